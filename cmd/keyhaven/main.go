@@ -1,0 +1,118 @@
+// Command keyhaven is a self-hosted Azure Key Vault with its identity service and managed identities.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"github.com/keyhaven/keyhaven/internal/app"
+	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/version"
+)
+
+const usage = `keyhaven: a self-hosted Azure Key Vault with its identity service and managed identities.
+
+Usage:
+  keyhaven serve [flags]       start the server (keyhaven serve -h lists the flags)
+  keyhaven ca export [flags]   print the CA certificate clients must trust
+  keyhaven version             print the version
+
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(args[1:], stdout, stderr)
+	case "ca":
+		if len(args) < 2 || args[1] != "export" {
+			fmt.Fprint(stderr, "Usage: keyhaven ca export [--data-dir DIR]\n")
+			return 2
+		}
+		err = caExport(args[2:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "keyhaven %s (%s %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "keyhaven: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "keyhaven: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.Parse(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, app.Options{Config: cfg, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if _, err := a.Listen(); err != nil {
+		a.Close()
+		return err
+	}
+	a.Banner(stdout)
+	return a.Serve(ctx)
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func caExport(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("keyhaven ca export", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := os.Getenv(config.EnvName("data-dir"))
+	if def == "" {
+		def = config.Default().DataDir
+	}
+	dir := fs.String("data-dir", def, "the server's data `dir`ectory [$KEYHAVEN_DATA_DIR]")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pem, err := os.ReadFile(filepath.Join(*dir, "ca.pem"))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no CA certificate in %s: run keyhaven serve with this data dir first", *dir)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(pem)
+	return err
+}

@@ -1,0 +1,307 @@
+// Package app is keyhaven's composition root: it opens storage behind the barrier, bootstraps the installation,
+// builds the TLS configuration, mounts every HTTP area on one host-routed listener, and owns shutdown.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/keyhaven/keyhaven/internal/barrier"
+	"github.com/keyhaven/keyhaven/internal/bootstrap"
+	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/httpx"
+	"github.com/keyhaven/keyhaven/internal/metrics"
+	"github.com/keyhaven/keyhaven/internal/pki"
+	"github.com/keyhaven/keyhaven/internal/version"
+	"github.com/keyhaven/keyhaven/storage"
+	"github.com/keyhaven/keyhaven/storage/sqlstore"
+)
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Config config.Config
+	// Logger receives structured logs; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is a keyhaven server.
+type App struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	now     func() time.Time
+	raw     *sqlstore.Store
+	store   storage.Store
+	install bootstrap.Install
+	created bool
+	caPath  string
+	tls     *tls.Config
+	handler http.Handler
+	srv     *http.Server
+	ln      net.Listener
+}
+
+// New prepares a server: data dir, storage, root key and barrier, installation, CA and certificates, handlers.
+// It does not listen yet. On error nothing is left open.
+func New(ctx context.Context, opts Options) (_ *App, err error) {
+	a := &App{cfg: opts.Config, logger: opts.Logger, now: opts.Now}
+	if a.logger == nil {
+		a.logger = slog.New(slog.DiscardHandler)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if err := a.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ensureDataDir(a.cfg.DataDir, a.logger); err != nil {
+		return nil, err
+	}
+	a.raw, err = sqlstore.Open(ctx, a.cfg.DatabaseURL())
+	if err != nil {
+		return nil, fmt.Errorf("open storage: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			a.raw.Close()
+		}
+	}()
+	root, err := a.rootKey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := barrier.Open(ctx, a.raw, root)
+	if err != nil {
+		return nil, err
+	}
+	a.store = b.Store()
+	domain := bootstrap.DefaultTenantDomain
+	if a.cfg.Zone != "" {
+		domain = a.cfg.Zone
+	}
+	if a.install, a.created, err = bootstrap.EnsureInstall(ctx, a.store, domain, a.now()); err != nil {
+		return nil, err
+	}
+	if err := a.setupTLS(ctx); err != nil {
+		return nil, err
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+func ensureDataDir(dir string, logger *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		logger.Warn("the data dir is accessible to other users; chmod 700 it", "dir", dir, "mode", fi.Mode().Perm().String())
+	}
+	return nil
+}
+
+// rootKey finds the root key: $KEYHAVEN_ROOT_KEY, else --root-key-file, else DATA/root.key, which is generated
+// only for a store that has never been sealed (a missing key file for sealed data is an error, not a new key).
+func (a *App) rootKey(ctx context.Context) (barrier.RootKey, error) {
+	if a.cfg.RootKey != "" {
+		k, err := barrier.ParseRootKey(a.cfg.RootKey)
+		if err != nil {
+			return k, fmt.Errorf("KEYHAVEN_ROOT_KEY: %w", err)
+		}
+		return k, nil
+	}
+	if a.cfg.RootKeyFile != "" {
+		return barrier.ReadRootKeyFile(a.cfg.RootKeyFile)
+	}
+	path := filepath.Join(a.cfg.DataDir, "root.key")
+	k, err := barrier.ReadRootKeyFile(path)
+	if err == nil || !errors.Is(err, os.ErrNotExist) {
+		return k, err
+	}
+	sealed, err := barrier.HasDataKeys(ctx, a.raw)
+	if err != nil {
+		return k, fmt.Errorf("open storage: %w", err)
+	}
+	if sealed {
+		return k, fmt.Errorf("%s is missing, but the database holds data sealed with a root key: restore the key file, or set KEYHAVEN_ROOT_KEY or --root-key-file", path)
+	}
+	k = barrier.GenerateRootKey()
+	if err := barrier.WriteRootKeyFile(path, k); err != nil {
+		return k, fmt.Errorf("write root key: %w", err)
+	}
+	a.logger.Info("generated a new root key; back it up: without it the data cannot be read", "path", path, "root_key_id", k.ID)
+	return k, nil
+}
+
+// setupTLS loads or creates the CA, writes its certificate to DATA/ca.pem, and picks the server certificate: the
+// operator's own, or one the CA signs for every name keyhaven answers to.
+func (a *App) setupTLS(ctx context.Context) error {
+	ca, err := bootstrap.EnsureCA(ctx, a.store, a.now())
+	if err != nil {
+		return err
+	}
+	a.caPath = filepath.Join(a.cfg.DataDir, "ca.pem")
+	if err := writeIfChanged(a.caPath, ca.CertPEM, 0o644); err != nil {
+		return fmt.Errorf("write CA certificate: %w", err)
+	}
+	var cert tls.Certificate
+	if a.cfg.TLSCert != "" {
+		cert, err = tls.LoadX509KeyPair(a.cfg.TLSCert, a.cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+	} else {
+		names := pki.ServerNames(a.cfg.Zone, a.cfg.ExtraTLSNames()...)
+		if host, _, err := net.SplitHostPort(a.cfg.Addr); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+			names = pki.ServerNames(a.cfg.Zone, append(a.cfg.ExtraTLSNames(), host)...)
+		}
+		kp, err := bootstrap.EnsureServerCert(ctx, a.store, ca, names, a.now())
+		if err != nil {
+			return err
+		}
+		if cert, err = kp.TLS(); err != nil {
+			return err
+		}
+	}
+	a.tls = &tls.Config{
+		MinVersion:   tls.VersionTLS12,
+		Certificates: []tls.Certificate{cert},
+	}
+	return nil
+}
+
+func writeIfChanged(path string, data []byte, mode os.FileMode) error {
+	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// routes mounts every area behind the edge.
+func (a *App) routes() http.Handler {
+	m := metrics.New(version.String())
+	areas := map[string]area{
+		AreaServer:     {httpx.ShapeAzure, serverMux(a.store, m)},
+		AreaVault:      {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
+		AreaLogin:      {httpx.ShapeOAuth2, notServedYet(httpx.ShapeOAuth2, httpx.CodeOAuthNotFound, "token service")},
+		AreaManagement: {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "management API")},
+		AreaGraph:      {httpx.ShapeGraph, notServedYet(httpx.ShapeGraph, httpx.CodeGraphNotFound, "directory API")},
+	}
+	for name, ar := range areas {
+		ar.handler = httpx.Recover(ar.shape, a.logger, ar.handler)
+		areas[name] = ar
+	}
+	return httpx.Edge{Logger: a.logger, Observer: m, Next: hostRouter{areas: areas}}
+}
+
+// Handler is the server's whole HTTP API, for tests that drive it without a listener.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Install is the installation: tenant and subscription.
+func (a *App) Install() bootstrap.Install { return a.install }
+
+// CAPath is where the CA certificate was written.
+func (a *App) CAPath() string { return a.caPath }
+
+// Listen binds the listener (so that a port of 0 resolves) and returns its address.
+func (a *App) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	a.ln = ln
+	return ln.Addr(), nil
+}
+
+// Banner prints, once the listener is bound, where the data lives and how to reach the server.
+func (a *App) Banner(w io.Writer) {
+	addr := a.cfg.Addr
+	if a.ln != nil {
+		addr = a.ln.Addr().String()
+	}
+	url := "https://" + addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "0.0.0.0" || host == "::" || host == "") {
+		url = "https://" + net.JoinHostPort("127.0.0.1", port)
+	}
+	state := "reusing"
+	if a.created {
+		state = "created"
+	}
+	fmt.Fprintf(w, "keyhaven %s\n", version.String())
+	fmt.Fprintf(w, "  data dir:      %s (%s)\n", absPath(a.cfg.DataDir), state)
+	fmt.Fprintf(w, "  database:      %s (%s)\n", a.cfg.RedactedDatabase(), a.raw.Dialect())
+	fmt.Fprintf(w, "  tenant:        %s (%s)\n", a.install.TenantID, a.install.TenantDomain)
+	fmt.Fprintf(w, "  subscription:  %s\n", a.install.SubscriptionID)
+	fmt.Fprintf(w, "  CA:            %s\n", absPath(a.caPath))
+	fmt.Fprintf(w, "  URL:           %s\n", url)
+	if a.cfg.Zone != "" {
+		fmt.Fprintf(w, "  zone:          https://<vault>.vault.%s, https://login.%s, https://management.%s\n", a.cfg.Zone, a.cfg.Zone, a.cfg.Zone)
+	}
+	fmt.Fprintf(w, "  health:        %s/healthz\n", url)
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// Serve answers requests until ctx is done, then shuts down gracefully: the listener closes, in-flight requests
+// get up to the shutdown timeout to finish, and storage closes. Listen must have been called.
+func (a *App) Serve(ctx context.Context) error {
+	if a.ln == nil {
+		return errors.New("app: Serve before Listen")
+	}
+	a.srv = &http.Server{
+		Handler:           a.handler,
+		TLSConfig:         a.tls,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.ServeTLS(a.ln, "", "") }()
+	select {
+	case err := <-errc:
+		return errors.Join(err, a.Close())
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down", "timeout", a.cfg.Shutdown().String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown())
+	defer cancel()
+	shutErr := a.srv.Shutdown(sctx)
+	<-errc // http.ErrServerClosed
+	return errors.Join(shutErr, a.Close())
+}
+
+// Close releases storage. Serve calls it on shutdown; call it directly only for an App that never served.
+func (a *App) Close() error {
+	if a.raw == nil {
+		return nil
+	}
+	err := a.raw.Close()
+	a.raw = nil
+	return err
+}
