@@ -33,6 +33,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Wrap, if set, wraps the whole HTTP API inside the edge (request ids, logs, metrics). Embedders and tests use
+	// it to add behaviour around every request.
+	Wrap func(http.Handler) http.Handler
 }
 
 // App is a keyhaven server.
@@ -95,7 +98,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err := a.setupTLS(ctx); err != nil {
 		return nil, err
 	}
-	a.handler = a.routes()
+	a.handler = a.routes(opts.Wrap)
 	return a, nil
 }
 
@@ -195,7 +198,7 @@ func writeIfChanged(path string, data []byte, mode os.FileMode) error {
 }
 
 // routes mounts every area behind the edge.
-func (a *App) routes() http.Handler {
+func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 	m := metrics.New(version.String())
 	areas := map[string]area{
 		AreaServer:     {httpx.ShapeAzure, serverMux(a.store, m)},
@@ -208,7 +211,11 @@ func (a *App) routes() http.Handler {
 		ar.handler = httpx.Recover(ar.shape, a.logger, ar.handler)
 		areas[name] = ar
 	}
-	return httpx.Edge{Logger: a.logger, Observer: m, Next: hostRouter{areas: areas}}
+	var h http.Handler = hostRouter{areas: areas}
+	if wrap != nil {
+		h = wrap(h)
+	}
+	return httpx.Edge{Logger: a.logger, Observer: m, Next: h}
 }
 
 // Handler is the server's whole HTTP API, for tests that drive it without a listener.

@@ -312,3 +312,74 @@ func TestOperatorCertificate(t *testing.T) {
 		t.Fatalf("status %d", status)
 	}
 }
+
+// TestGracefulShutdown asks the server to stop while a request is being handled, and checks that the request
+// still gets its answer before the server exits, and that new connections are refused meanwhile.
+func TestGracefulShutdown(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	inHandler, release := make(chan struct{}), make(chan struct{})
+	slow := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/readyz" && r.URL.Query().Get("slow") == "1" {
+				close(inHandler)
+				<-release
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	a, err := app.New(ctx, app.Options{Config: cfg, Wrap: slow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := a.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+
+	c := client(t, a.CAPath(), addr.String())
+	type result struct {
+		status int
+		err    error
+	}
+	got := make(chan result, 1)
+	go func() {
+		resp, err := c.Get("https://" + addr.String() + "/readyz?slow=1")
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		got <- result{status: resp.StatusCode}
+	}()
+	<-inHandler
+	cancel() // SIGTERM does this in keyhaven serve
+	select {
+	case err := <-done:
+		t.Fatalf("Serve returned with a request in flight: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if conn, err := net.DialTimeout("tcp", addr.String(), time.Second); err == nil {
+		conn.Close()
+		t.Error("the listener still accepts connections during shutdown")
+	}
+	close(release)
+	if r := <-got; r.err != nil || r.status != http.StatusOK {
+		t.Fatalf("in-flight request: %d, %v", r.status, r.err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the last request finished")
+	}
+	// Storage was closed cleanly: the WAL is checkpointed away.
+	if fi, err := os.Stat(filepath.Join(cfg.DataDir, "keyhaven.db-wal")); err == nil && fi.Size() > 0 {
+		t.Errorf("WAL left behind: %d bytes", fi.Size())
+	}
+}

@@ -100,7 +100,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: keyhaven serve [flags]\n\nStarts the keyhaven server. Settings come from defaults, then --config, then KEYHAVEN_* variables, then flags.\nThe root key can also be given in base64 in $KEYHAVEN_ROOT_KEY.\n\nFlags:\n")
-		fs.PrintDefaults()
+		printFlags(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
@@ -257,3 +257,19 @@ func redactURL(s string) string {
 
 // RedactedDatabase is the database URL without its credentials, for printing.
 func (c Config) RedactedDatabase() string { return redactURL(c.DatabaseURL()) }
+
+// printFlags lists flags the way keyhaven's documentation writes them: --name, with the default.
+func printFlags(fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		fmt.Fprintf(fs.Output(), "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		if f.DefValue != "" {
+			fmt.Fprintf(fs.Output(), " (default %q)", f.DefValue)
+		}
+		fmt.Fprintln(fs.Output())
+	})
+}
