@@ -321,3 +321,35 @@ func TestRootKeyFile(t *testing.T) {
 		t.Fatalf("%%v printed the key: %s", out)
 	}
 }
+
+// BenchmarkSealed measures the backends behind the barrier: what keyhaven's domain code actually pays.
+func BenchmarkSealed(b *testing.B) {
+	for _, be := range sqltest.Backends {
+		b.Run(be.Name, func(b *testing.B) {
+			raw := be.Open(b)
+			defer raw.Close()
+			br, err := barrier.Open(context.Background(), raw, barrier.GenerateRootKey())
+			if err != nil {
+				b.Fatal(err)
+			}
+			storagetest.Bench(b, br.Store())
+		})
+	}
+}
+
+func BenchmarkSealOpen(b *testing.B) {
+	raw := sqltest.OpenSQLite(b)
+	defer raw.Close()
+	br, err := barrier.Open(context.Background(), raw, barrier.GenerateRootKey())
+	if err != nil {
+		b.Fatal(err)
+	}
+	aad, pt := []byte("secret\x00vault/name/0123456789abcdef"), make([]byte, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		ct, _ := br.Seal(aad, pt)
+		if _, err := br.Open(context.Background(), aad, ct); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -15,3 +15,15 @@ func TestSQLiteConformance(t *testing.T) {
 func TestPostgresConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store { return sqltest.OpenPostgres(t) })
 }
+
+func BenchmarkSQLite(b *testing.B) {
+	s := sqltest.OpenSQLite(b)
+	defer s.Close()
+	storagetest.Bench(b, s)
+}
+
+func BenchmarkPostgres(b *testing.B) {
+	s := sqltest.OpenPostgres(b)
+	defer s.Close()
+	storagetest.Bench(b, s)
+}
