@@ -18,9 +18,12 @@ import (
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/bootstrap"
 	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/directory"
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/metrics"
+	"github.com/keyhaven/keyhaven/internal/oidcapi"
 	"github.com/keyhaven/keyhaven/internal/pki"
+	"github.com/keyhaven/keyhaven/internal/token"
 	"github.com/keyhaven/keyhaven/internal/version"
 	"github.com/keyhaven/keyhaven/storage"
 	"github.com/keyhaven/keyhaven/storage/sqlstore"
@@ -52,6 +55,14 @@ type App struct {
 	handler http.Handler
 	srv     *http.Server
 	ln      net.Listener
+
+	dir       *directory.Service
+	keys      *token.Keyring
+	issuer    *token.Issuer
+	validator *token.Validator
+	oidc      *oidcapi.API
+	// adminPassword is the generated administrator password, shown once in the banner.
+	adminPassword string
 }
 
 // New prepares a server: data dir, storage, root key and barrier, installation, CA and certificates, handlers.
@@ -93,6 +104,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		domain = a.cfg.Zone
 	}
 	if a.install, a.created, err = bootstrap.EnsureInstall(ctx, a.store, domain, a.now()); err != nil {
+		return nil, err
+	}
+	if err := a.setupIdentity(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.setupTLS(ctx); err != nil {
@@ -149,6 +163,33 @@ func (a *App) rootKey(ctx context.Context) (barrier.RootKey, error) {
 	return k, nil
 }
 
+// setupIdentity builds the directory and the token service, and creates the administrator on first start.
+func (a *App) setupIdentity(ctx context.Context) error {
+	a.dir = directory.New(directory.Config{Store: a.store, Now: a.now})
+	pw, _, err := bootstrap.EnsureAdmin(ctx, a.store, a.dir, a.install, a.cfg.AdminPassword, a.now())
+	if err != nil {
+		return fmt.Errorf("create administrator: %w", err)
+	}
+	if pw != "" && a.cfg.AdminPassword == "" {
+		path := filepath.Join(a.cfg.DataDir, "initial-admin-password")
+		os.Remove(path)
+		if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+			return fmt.Errorf("write initial admin password: %w", err)
+		}
+		a.adminPassword = pw
+	}
+	userLife, miLife := a.cfg.Lifetimes()
+	a.keys, err = token.NewKeyring(ctx, a.store, a.now, token.KeyPolicy{MaxTokenLifetime: max(userLife, miLife)})
+	if err != nil {
+		return err
+	}
+	a.issuer = token.NewIssuer(a.keys, a.now)
+	a.oidc = oidcapi.New(oidcapi.Config{Directory: a.dir, Issuer: a.issuer, DefaultTenant: a.install.TenantID,
+		Zone: a.cfg.Zone, Lifetime: userLife, Now: a.now, Logger: a.logger})
+	a.validator = token.NewValidator(token.ValidatorConfig{Keys: a.keys, Now: a.now, Issuers: a.oidc.Issuers, Exists: a.dir.Exists})
+	return nil
+}
+
 // setupTLS loads or creates the CA, writes its certificate to DATA/ca.pem, and picks the server certificate: the
 // operator's own, or one the CA signs for every name keyhaven answers to.
 func (a *App) setupTLS(ctx context.Context) error {
@@ -201,9 +242,9 @@ func writeIfChanged(path string, data []byte, mode os.FileMode) error {
 func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 	m := metrics.New(version.String())
 	areas := map[string]area{
-		AreaServer:     {httpx.ShapeAzure, serverMux(a.store, m)},
+		AreaServer:     {httpx.ShapeAzure, serverMux(a.store, m, a.oidc)},
 		AreaVault:      {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
-		AreaLogin:      {httpx.ShapeOAuth2, notServedYet(httpx.ShapeOAuth2, httpx.CodeOAuthNotFound, "token service")},
+		AreaLogin:      {httpx.ShapeOAuth2, loginMux(a.oidc)},
 		AreaManagement: {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "management API")},
 		AreaGraph:      {httpx.ShapeGraph, notServedYet(httpx.ShapeGraph, httpx.CodeGraphNotFound, "directory API")},
 	}
@@ -220,6 +261,15 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 
 // Handler is the server's whole HTTP API, for tests that drive it without a listener.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// Directory is the directory service.
+func (a *App) Directory() *directory.Service { return a.dir }
+
+// Validator is the access-token validator every API uses.
+func (a *App) Validator() *token.Validator { return a.validator }
+
+// Keyring is the token signing keyring.
+func (a *App) Keyring() *token.Keyring { return a.keys }
 
 // Install is the installation: tenant and subscription.
 func (a *App) Install() bootstrap.Install { return a.install }
@@ -262,6 +312,10 @@ func (a *App) Banner(w io.Writer) {
 		fmt.Fprintf(w, "  zone:          https://<vault>.vault.%s, https://login.%s, https://management.%s\n", a.cfg.Zone, a.cfg.Zone, a.cfg.Zone)
 	}
 	fmt.Fprintf(w, "  health:        %s/healthz\n", url)
+	if a.adminPassword != "" {
+		fmt.Fprintf(w, "  administrator: %s / %s (shown once; also in %s)\n", bootstrap.AdminName, a.adminPassword,
+			absPath(filepath.Join(a.cfg.DataDir, "initial-admin-password")))
+	}
 }
 
 func absPath(p string) string {
@@ -290,6 +344,7 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.ServeTLS(a.ln, "", "") }()
+	go a.keys.Run(ctx, time.Minute)
 	select {
 	case err := <-errc:
 		return errors.Join(err, a.Close())

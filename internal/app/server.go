@@ -7,12 +7,15 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/metrics"
+	"github.com/keyhaven/keyhaven/internal/oidcapi"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
 // serverMux is the server's own endpoints: health, readiness and metrics.
-func serverMux(store storage.Store, m *metrics.Metrics) http.Handler {
+func serverMux(store storage.Store, m *metrics.Metrics, oidc *oidcapi.API) http.Handler {
 	mux := http.NewServeMux()
+	// The token service also answers on the bare host, for clients pointed at keyhaven's address.
+	oidc.Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -28,6 +31,16 @@ func serverMux(store storage.Store, m *metrics.Metrics) http.Handler {
 	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", httpx.Handle(httpx.ShapeAzure, func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.E(httpx.CodeNotFound, "There is no endpoint at %s %s. Vaults, the token service, the management and directory APIs are reached by host name: <vault>.vault.azure.net, login.microsoftonline.com, management.azure.com, graph.microsoft.com.", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+// loginMux is the token service on its own host names (login.microsoftonline.com, login.<zone>, ...).
+func loginMux(oidc *oidcapi.API) http.Handler {
+	mux := http.NewServeMux()
+	oidc.Mount(mux)
+	mux.Handle("/", httpx.Handle(httpx.ShapeOAuth2, func(w http.ResponseWriter, r *http.Request) error {
+		return httpx.E(httpx.CodeOAuthNotFound, "There is no token service endpoint at %s %s.", r.Method, r.URL.Path)
 	}))
 	return mux
 }

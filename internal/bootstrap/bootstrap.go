@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyhaven/keyhaven/internal/directory"
 	"github.com/keyhaven/keyhaven/internal/pki"
 	"github.com/keyhaven/keyhaven/storage"
 )
@@ -19,7 +20,6 @@ import (
 // Storage kinds this package writes.
 const (
 	KindInstall      = "install"
-	KindTenant       = "tenant"
 	KindSubscription = "subscription"
 	KindPKI          = "pki"
 )
@@ -30,14 +30,6 @@ type Install struct {
 	TenantDomain   string    `json:"tenantDomain"`
 	SubscriptionID string    `json:"subscriptionId"`
 	Created        time.Time `json:"created"`
-}
-
-// Tenant is a directory tenant as first created; the directory owns it from then on.
-type Tenant struct {
-	ID          string    `json:"id"`
-	Domain      string    `json:"domain"`
-	DisplayName string    `json:"displayName"`
-	Created     time.Time `json:"created"`
 }
 
 // Subscription is an ARM subscription as first created; the management plane owns it from then on.
@@ -65,7 +57,7 @@ func EnsureInstall(ctx context.Context, s storage.Store, domain string, now time
 		if err := create(ctx, tx, KindInstall, "default", inst); err != nil {
 			return err
 		}
-		if err := create(ctx, tx, KindTenant, inst.TenantID, Tenant{ID: inst.TenantID, Domain: domain, DisplayName: "Default Directory", Created: inst.Created}); err != nil {
+		if err := directory.CreateTenant(ctx, tx, directory.Tenant{ID: inst.TenantID, Domain: domain, DisplayName: "Default Directory", Created: inst.Created}); err != nil {
 			return err
 		}
 		return create(ctx, tx, KindSubscription, inst.SubscriptionID, Subscription{

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config is what keyhaven serve runs with.
@@ -46,6 +47,13 @@ type Config struct {
 	LogFormat string
 	// ShutdownTimeout bounds how long in-flight requests may take to finish after SIGTERM.
 	ShutdownTimeout string
+	// TokenLifetime is the lifetime of user and service principal access tokens.
+	TokenLifetime string
+	// MITokenLifetime is the lifetime of managed identity access tokens.
+	MITokenLifetime string
+	// AdminPassword is the bootstrap administrator's password on first start. It comes only from
+	// KEYHAVEN_ADMIN_PASSWORD; without it a password is generated and printed once.
+	AdminPassword string `json:"-"`
 }
 
 // option ties a setting to its flag, environment variable and config-file key.
@@ -69,6 +77,8 @@ func options() []option {
 		{"log-level", "log `level`: debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }},
 		{"log-format", "log `format`: text or json", func(c *Config) *string { return &c.LogFormat }},
 		{"shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM (`duration`, e.g. 30s)", func(c *Config) *string { return &c.ShutdownTimeout }},
+		{"token-lifetime", "lifetime of user and service principal access tokens (`duration`)", func(c *Config) *string { return &c.TokenLifetime }},
+		{"mi-token-lifetime", "lifetime of managed identity access tokens (`duration`)", func(c *Config) *string { return &c.MITokenLifetime }},
 	}
 }
 
@@ -85,6 +95,8 @@ func Default() Config {
 		LogLevel:        "info",
 		LogFormat:       "text",
 		ShutdownTimeout: "30s",
+		TokenLifetime:   "1h",
+		MITokenLifetime: "24h",
 	}
 }
 
@@ -133,6 +145,7 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 		}
 	}
 	cfg.RootKey = getenv("KEYHAVEN_ROOT_KEY")
+	cfg.AdminPassword = getenv("KEYHAVEN_ADMIN_PASSWORD")
 	return cfg, cfg.Validate()
 }
 
@@ -222,6 +235,11 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseDuration(c.ShutdownTimeout); err != nil {
 		bad("--shutdown-timeout %q: %v", c.ShutdownTimeout, err)
+	}
+	for _, l := range []struct{ flag, v string }{{"--token-lifetime", c.TokenLifetime}, {"--mi-token-lifetime", c.MITokenLifetime}} {
+		if d, err := parseDuration(l.v); err != nil || d < 5*time.Minute || d > 48*time.Hour {
+			bad("%s %q: want a duration from 5m to 48h", l.flag, l.v)
+		}
 	}
 	return errors.Join(errs...)
 }

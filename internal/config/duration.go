@@ -21,3 +21,10 @@ func (c Config) Shutdown() time.Duration {
 	d, _ := parseDuration(c.ShutdownTimeout)
 	return d
 }
+
+// Lifetimes returns the token lifetimes; Validate has checked them.
+func (c Config) Lifetimes() (user, mi time.Duration) {
+	user, _ = parseDuration(c.TokenLifetime)
+	mi, _ = parseDuration(c.MITokenLifetime)
+	return user, mi
+}
