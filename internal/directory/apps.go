@@ -60,15 +60,15 @@ type KeyCredential struct {
 // ServicePrincipal is an identity that signs in as an application: an app registration's instance in a tenant, or
 // a managed identity.
 type ServicePrincipal struct {
-	ID                    string    `json:"id"`
-	AppID                 string    `json:"appId"`
-	TenantID              string    `json:"tenantId"`
-	DisplayName           string    `json:"displayName"`
-	ServicePrincipalType  string    `json:"servicePrincipalType"`
-	ServicePrincipalNames []string  `json:"servicePrincipalNames"`
-	AlternativeNames      []string  `json:"alternativeNames"`
-	AccountEnabled        bool      `json:"accountEnabled"`
-	AppObjectID           string    `json:"appObjectId,omitempty"`
+	ID                    string   `json:"id"`
+	AppID                 string   `json:"appId"`
+	TenantID              string   `json:"tenantId"`
+	DisplayName           string   `json:"displayName"`
+	ServicePrincipalType  string   `json:"servicePrincipalType"`
+	ServicePrincipalNames []string `json:"servicePrincipalNames"`
+	AlternativeNames      []string `json:"alternativeNames"`
+	AccountEnabled        bool     `json:"accountEnabled"`
+	AppObjectID           string   `json:"appObjectId,omitempty"`
 	// ResourceID is, for a managed identity, the ARM resource it belongs to (the xms_mirid claim).
 	ResourceID string    `json:"resourceId,omitempty"`
 	Created    time.Time `json:"createdDateTime"`

@@ -38,19 +38,19 @@ func invalid(format string, args ...any) error {
 
 // Storage kinds.
 const (
-	KindTenant         = "tenant"
-	kindUser           = "user"
-	kindUserUPN        = "user-upn"
-	kindGroup          = "group"
-	kindGroupMember    = "group-member"
-	kindMemberOf       = "member-of"
-	kindApplication    = "application"
-	kindAppByAppID     = "app-appid"
-	kindSP             = "sp"
-	kindSPByAppID      = "sp-appid"
-	kindDirectoryRole  = "directory-role"
-	kindRefreshToken   = "refresh-token"
-	kindAssertionJTI   = "assertion-jti"
+	KindTenant        = "tenant"
+	kindUser          = "user"
+	kindUserUPN       = "user-upn"
+	kindGroup         = "group"
+	kindGroupMember   = "group-member"
+	kindMemberOf      = "member-of"
+	kindApplication   = "application"
+	kindAppByAppID    = "app-appid"
+	kindSP            = "sp"
+	kindSPByAppID     = "sp-appid"
+	kindDirectoryRole = "directory-role"
+	kindRefreshToken  = "refresh-token"
+	kindAssertionJTI  = "assertion-jti"
 )
 
 // Object types, as Graph names them in @odata.type (without the prefix).
