@@ -19,6 +19,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/bootstrap"
 	"github.com/keyhaven/keyhaven/internal/config"
 	"github.com/keyhaven/keyhaven/internal/directory"
+	"github.com/keyhaven/keyhaven/internal/graphapi"
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/metrics"
 	"github.com/keyhaven/keyhaven/internal/oidcapi"
@@ -246,7 +247,7 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 		AreaVault:      {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
 		AreaLogin:      {httpx.ShapeOAuth2, loginMux(a.oidc)},
 		AreaManagement: {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "management API")},
-		AreaGraph:      {httpx.ShapeGraph, notServedYet(httpx.ShapeGraph, httpx.CodeGraphNotFound, "directory API")},
+		AreaGraph:      {httpx.ShapeGraph, graphMux(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
 	}
 	for name, ar := range areas {
 		ar.handler = httpx.Recover(ar.shape, a.logger, ar.handler)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/graphapi"
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/metrics"
 	"github.com/keyhaven/keyhaven/internal/oidcapi"
@@ -42,5 +43,12 @@ func loginMux(oidc *oidcapi.API) http.Handler {
 	mux.Handle("/", httpx.Handle(httpx.ShapeOAuth2, func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.E(httpx.CodeOAuthNotFound, "There is no token service endpoint at %s %s.", r.Method, r.URL.Path)
 	}))
+	return mux
+}
+
+// graphMux is the directory API on graph.microsoft.com and graph.<zone>.
+func graphMux(g *graphapi.API) http.Handler {
+	mux := http.NewServeMux()
+	g.Mount(mux)
 	return mux
 }
