@@ -100,7 +100,7 @@ func parseClause(s string) (clause, string, error) {
 	return clause{"eq", prop, val}, rest, nil
 }
 
-// parseString reads a quoted OData string ('it''s'), returning it and what follows.
+// parseString reads a quoted OData string ('it”s'), returning it and what follows.
 func parseString(s string) (string, string, error) {
 	if !strings.HasPrefix(s, "'") {
 		return "", "", errBadFilter

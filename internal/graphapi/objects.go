@@ -117,7 +117,9 @@ func nilIfEmpty(s string) any {
 }
 
 // graphBase is the URL prefix of @odata.context and nextLink values.
-func graphBase(r *http.Request) string { return "https://" + strings.TrimSuffix(r.Host, ":443") + "/v1.0/" }
+func graphBase(r *http.Request) string {
+	return "https://" + strings.TrimSuffix(r.Host, ":443") + "/v1.0/"
+}
 
 func writeEntity(w http.ResponseWriter, r *http.Request, status int, set string, v map[string]any) {
 	v["@odata.context"] = graphBase(r) + "$metadata#" + set + "/$entity"
