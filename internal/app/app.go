@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/armapi"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/bootstrap"
 	"github.com/keyhaven/keyhaven/internal/config"
@@ -246,8 +247,8 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 		AreaServer:     {httpx.ShapeAzure, serverMux(a.store, m, a.oidc)},
 		AreaVault:      {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
 		AreaLogin:      {httpx.ShapeOAuth2, loginMux(a.oidc)},
-		AreaManagement: {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "management API")},
-		AreaGraph:      {httpx.ShapeGraph, graphMux(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
+		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
+		AreaGraph:      {httpx.ShapeGraph, muxOf(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
 	}
 	for name, ar := range areas {
 		ar.handler = httpx.Recover(ar.shape, a.logger, ar.handler)

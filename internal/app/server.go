@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/keyhaven/keyhaven/internal/graphapi"
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/metrics"
 	"github.com/keyhaven/keyhaven/internal/oidcapi"
@@ -46,9 +45,9 @@ func loginMux(oidc *oidcapi.API) http.Handler {
 	return mux
 }
 
-// graphMux is the directory API on graph.microsoft.com and graph.<zone>.
-func graphMux(g *graphapi.API) http.Handler {
+// muxOf mounts an API on a mux of its own (one per host area).
+func muxOf(api interface{ Mount(*http.ServeMux) }) http.Handler {
 	mux := http.NewServeMux()
-	g.Mount(mux)
+	api.Mount(mux)
 	return mux
 }

@@ -8,34 +8,12 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/keyhaven/keyhaven/internal/directory"
+	"github.com/keyhaven/keyhaven/internal/rbac"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
 // AdminName is the bootstrap administrator's login name (its UPN is admin@<tenant domain>).
 const AdminName = "admin"
-
-// Built-in role definition ids (the same GUIDs as Azure's).
-const RoleOwner = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
-
-// KindRoleAssignment is where role assignments are stored, in ARM's shape.
-const KindRoleAssignment = "role-assignment"
-
-// RoleAssignment is an ARM role assignment as stored.
-type RoleAssignment struct {
-	ID         string                   `json:"id"`
-	Name       string                   `json:"name"`
-	Type       string                   `json:"type"`
-	Properties RoleAssignmentProperties `json:"properties"`
-}
-
-// RoleAssignmentProperties are an assignment's ARM properties.
-type RoleAssignmentProperties struct {
-	RoleDefinitionID string    `json:"roleDefinitionId"`
-	PrincipalID      string    `json:"principalId"`
-	PrincipalType    string    `json:"principalType"`
-	Scope            string    `json:"scope"`
-	CreatedOn        time.Time `json:"createdOn"`
-}
 
 // EnsureAdmin creates the administrator on a fresh installation: a user named admin with the given password (or a
 // generated one), Global Administrator of the directory and Owner of the subscription. It returns the password
@@ -67,17 +45,8 @@ func EnsureAdmin(ctx context.Context, s storage.Store, dir *directory.Service, i
 	if err := dir.GrantDirectoryRole(ctx, inst.TenantID, directory.GlobalAdministrator, u.ID); err != nil {
 		return "", u, err
 	}
-	scope := "/subscriptions/" + inst.SubscriptionID
-	name := uuid.NewString()
-	ra := RoleAssignment{
-		ID: scope + "/providers/Microsoft.Authorization/roleAssignments/" + name, Name: name,
-		Type: "Microsoft.Authorization/roleAssignments",
-		Properties: RoleAssignmentProperties{
-			RoleDefinitionID: scope + "/providers/Microsoft.Authorization/roleDefinitions/" + RoleOwner,
-			PrincipalID:      u.ID, PrincipalType: "User", Scope: scope, CreatedOn: now.UTC(),
-		},
-	}
-	if err := storage.CreateJSON(ctx, s, KindRoleAssignment, name, ra); err != nil {
+	ra := rbac.NewAssignment(uuid.NewString(), "/subscriptions/"+inst.SubscriptionID, inst.SubscriptionID, rbac.RoleOwner, u.ID, "User", now)
+	if err := rbac.Create(ctx, s, ra); err != nil {
 		return "", u, err
 	}
 	return password, u, nil
