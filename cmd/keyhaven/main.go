@@ -14,6 +14,8 @@ import (
 	"runtime"
 	"syscall"
 
+	"github.com/keyhaven/keyhaven/cli"
+	"github.com/keyhaven/keyhaven/cli/commands"
 	"github.com/keyhaven/keyhaven/internal/app"
 	"github.com/keyhaven/keyhaven/internal/config"
 	"github.com/keyhaven/keyhaven/internal/version"
@@ -21,11 +23,12 @@ import (
 
 const usage = `keyhaven: a self-hosted Azure Key Vault with its identity service and managed identities.
 
-Usage:
+Server:
   keyhaven serve [flags]       start the server (keyhaven serve -h lists the flags)
   keyhaven ca export [flags]   print the CA certificate clients must trust
   keyhaven version             print the version
 
+Client (az's commands, names and flags; keyhaven <group> -h for more):
 `
 
 func main() {
@@ -35,6 +38,7 @@ func main() {
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
+		cliApp().Run(nil, os.Stdin, stderr, stderr, os.Getenv)
 		return 2
 	}
 	var err error
@@ -51,9 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "keyhaven %s (%s %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return cliApp().Run(nil, os.Stdin, stdout, stderr, os.Getenv)
 	default:
-		fmt.Fprintf(stderr, "keyhaven: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		return cliApp().Run(args, os.Stdin, stdout, stderr, os.Getenv)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -63,6 +67,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// cliApp is the az-style command line.
+func cliApp() *cli.App {
+	app := cli.New("keyhaven", "keyhaven's az-compatible commands.")
+	commands.Register(app)
+	return app
 }
 
 func serve(args []string, stdout, stderr io.Writer) error {

@@ -153,15 +153,17 @@ func startServe(t *testing.T, bin string, args ...string) (banner string, stop f
 }
 
 func TestCommandLine(t *testing.T) {
+	t.Setenv("KEYHAVEN_CONFIG_DIR", t.TempDir())
 	tests := []struct {
 		args     []string
 		code     int
 		out, err string
 	}{
-		{nil, 2, "", "Usage:"},
+		{nil, 2, "", "keyhaven serve"},
 		{[]string{"version"}, 0, "keyhaven ", ""},
 		{[]string{"help"}, 0, "keyhaven serve", ""},
-		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
+		{[]string{"frobnicate"}, 2, "", `'frobnicate' is misspelled or not recognized by the system.`},
+		{[]string{"ad", "user", "show", "--id", "x"}, 1, "", "keyhaven login"},
 		{[]string{"ca"}, 2, "", "keyhaven ca export"},
 		{[]string{"ca", "export", "--data-dir", "/nonexistent"}, 1, "", "run keyhaven serve"},
 		{[]string{"serve", "-h"}, 0, "", "--data-dir"},

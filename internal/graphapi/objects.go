@@ -20,7 +20,7 @@ func graphTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z
 
 func userView(u directory.User) map[string]any {
 	return map[string]any{
-		"@odata.type": "#microsoft.graph.user", "id": u.ID, "businessPhones": []string{}, "displayName": u.DisplayName,
+		"id": u.ID, "businessPhones": []string{}, "displayName": u.DisplayName,
 		"givenName": nil, "jobTitle": nil, "mail": nil, "mobilePhone": nil, "officeLocation": nil,
 		"preferredLanguage": nil, "surname": nil, "userPrincipalName": u.UserPrincipalName,
 		"accountEnabled": u.AccountEnabled, "mailNickname": u.MailNickname, "createdDateTime": graphTime(u.Created),
@@ -29,7 +29,7 @@ func userView(u directory.User) map[string]any {
 
 func groupView(g directory.Group) map[string]any {
 	return map[string]any{
-		"@odata.type": "#microsoft.graph.group", "id": g.ID, "deletedDateTime": nil, "classification": nil,
+		"id": g.ID, "deletedDateTime": nil, "classification": nil,
 		"createdDateTime": graphTime(g.Created), "creationOptions": []string{}, "description": nilIfEmpty(g.Description),
 		"displayName": g.DisplayName, "expirationDateTime": nil, "groupTypes": []string{}, "isAssignableToRole": nil,
 		"mail": nil, "mailEnabled": false, "mailNickname": g.MailNickname, "membershipRule": nil,
@@ -73,7 +73,7 @@ func applicationView(app directory.Application) map[string]any {
 		})
 	}
 	return map[string]any{
-		"@odata.type": "#microsoft.graph.application", "id": app.ID, "appId": app.AppID, "displayName": app.DisplayName,
+		"id": app.ID, "appId": app.AppID, "displayName": app.DisplayName,
 		"createdDateTime": graphTime(app.Created), "deletedDateTime": nil, "identifierUris": []string{},
 		"signInAudience": app.SignInAudience, "publisherDomain": nil, "keyCredentials": kcs, "passwordCredentials": pcs,
 		"requiredResourceAccess": []any{}, "tags": []string{},
@@ -89,7 +89,7 @@ func passwordView(p directory.PasswordCredential, secret string) map[string]any 
 
 func servicePrincipalView(sp directory.ServicePrincipal) map[string]any {
 	return map[string]any{
-		"@odata.type": "#microsoft.graph.servicePrincipal", "id": sp.ID, "appId": sp.AppID, "displayName": sp.DisplayName,
+		"id": sp.ID, "appId": sp.AppID, "displayName": sp.DisplayName,
 		"appDisplayName": sp.DisplayName, "accountEnabled": sp.AccountEnabled, "alternativeNames": sp.AlternativeNames,
 		"appOwnerOrganizationId": sp.TenantID, "servicePrincipalNames": sp.ServicePrincipalNames,
 		"servicePrincipalType": sp.ServicePrincipalType, "signInAudience": "AzureADMyOrg", "tags": []string{},
@@ -123,7 +123,6 @@ func graphBase(r *http.Request) string {
 
 func writeEntity(w http.ResponseWriter, r *http.Request, status int, set string, v map[string]any) {
 	v["@odata.context"] = graphBase(r) + "$metadata#" + set + "/$entity"
-	delete(v, "@odata.type")
 	httpx.WriteJSON(w, status, v)
 }
 
