@@ -284,10 +284,24 @@ func deleteSPTx(ctx context.Context, tx storage.Tx, sp ServicePrincipal) error {
 	return deleteMembershipsTx(ctx, tx, sp.TenantID, sp.ID)
 }
 
+// applicationByAppID finds an application by its app (client) id alone: the token path's lookup.
+func (s *Service) applicationByAppID(ctx context.Context, tenantID, appID string) (Application, error) {
+	id, ok := normalizeID(appID)
+	if !ok {
+		return Application{}, fmt.Errorf("application: %w", ErrNotFound)
+	}
+	ref, _, err := storage.GetJSON[appRef](ctx, s.store, kindAppByAppID, id)
+	if err != nil || ref.TenantID != tenantID {
+		return Application{}, fmt.Errorf("application %s: %w", id, ErrNotFound)
+	}
+	app, _, err := storage.GetJSON[Application](ctx, s.store, kindApplication, key(tenantID, ref.ID))
+	return app, err
+}
+
 // AuthenticateClientSecret checks an application's client secret and returns its service principal.
 // ErrNotFound: no such application in the tenant; ErrBadCredentials: no current secret matches.
 func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, appID, secret string) (ServicePrincipal, error) {
-	app, err := s.Application(ctx, tenantID, appID)
+	app, err := s.applicationByAppID(ctx, tenantID, appID)
 	if err != nil {
 		return ServicePrincipal{}, err
 	}
@@ -309,7 +323,7 @@ func (s *Service) AuthenticateClientSecret(ctx context.Context, tenantID, appID,
 // ClientCertificates returns an application's current certificates and its service principal, for checking a
 // client assertion.
 func (s *Service) ClientCertificates(ctx context.Context, tenantID, appID string) ([]KeyCredential, ServicePrincipal, error) {
-	app, err := s.Application(ctx, tenantID, appID)
+	app, err := s.applicationByAppID(ctx, tenantID, appID)
 	if err != nil {
 		return nil, ServicePrincipal{}, err
 	}
@@ -328,7 +342,14 @@ func (s *Service) ClientCertificates(ctx context.Context, tenantID, appID string
 }
 
 func (s *Service) servicePrincipalOf(ctx context.Context, app Application) (ServicePrincipal, error) {
-	sp, err := s.ServicePrincipal(ctx, app.TenantID, app.AppID)
+	var sp ServicePrincipal
+	ref, _, err := storage.GetJSON[appRef](ctx, s.store, kindSPByAppID, app.AppID)
+	if err == nil && ref.TenantID != app.TenantID {
+		err = fmt.Errorf("service principal %s: %w", app.AppID, ErrNotFound)
+	}
+	if err == nil {
+		sp, _, err = storage.GetJSON[ServicePrincipal](ctx, s.store, kindSP, key(app.TenantID, ref.ID))
+	}
 	if errors.Is(err, ErrNotFound) {
 		return ServicePrincipal{}, fmt.Errorf("%w: the application has no service principal in the tenant", ErrDisabled)
 	}

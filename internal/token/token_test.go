@@ -179,6 +179,17 @@ func TestRefusals(t *testing.T) {
 	mustRefuse(t, f, f.issue(t, c, time.Hour), "issuer")
 	mustRefuse(t, f, f.issue(t, f.claims("99999999-9999-9999-9999-999999999999"), time.Hour), "tenant")
 
+	// A valid token of another tenant, offered where this tenant's are expected.
+	other := f.issue(t, f.claims(tenantB), time.Hour)
+	if _, err := f.v.Validate(context.Background(), other, vault); err != nil {
+		t.Fatalf("tenant B's token on its own: %v", err)
+	}
+	onlyA := vault
+	onlyA.Tenant = tenantA
+	if _, err := f.v.Validate(context.Background(), other, onlyA); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "expected tenant") {
+		t.Fatalf("another tenant's token: %v", err)
+	}
+
 	// Expired (beyond the skew), and not yet valid.
 	short := f.issue(t, f.claims(tenantA), 10*time.Minute)
 	if _, err := f.v.Validate(context.Background(), short, vault); err != nil {

@@ -27,6 +27,8 @@ func refuse(format string, args ...any) error {
 type Expect struct {
 	// Audiences lists the acceptable aud values (e.g. https://vault.azure.net and its trailing-slash form).
 	Audiences []string
+	// Tenant, if set, is the only tenant whose tokens are accepted (a vault's tenant, say).
+	Tenant string
 }
 
 // ValidatorConfig configures a Validator.
@@ -95,6 +97,9 @@ func (v *Validator) Validate(ctx context.Context, raw string, want Expect) (*Cla
 	}
 	if !slices.Contains(want.Audiences, c.Aud) {
 		return nil, refuse("audience %q is not one of %q", c.Aud, want.Audiences)
+	}
+	if want.Tenant != "" && !strings.EqualFold(want.Tenant, c.Tid) {
+		return nil, refuse("token of tenant %s, expected tenant %s", c.Tid, want.Tenant)
 	}
 	ok, err := v.principalExists(ctx, c.Tid, c.Oid, now)
 	if err != nil {
