@@ -185,3 +185,38 @@ func unverifiedClaims(tok string) claims {
 	}
 	return c
 }
+
+// ARM calls the management API: path is everything after the host, including the query (api-version).
+func (s *Session) ARM(ctx context.Context, method, path string, in, out any) error {
+	t, err := s.AccessToken(ctx, ResourceManagement)
+	if err != nil {
+		return err
+	}
+	return s.Client.Call(ctx, t.AccessToken, method, ManagementHost, path, in, out)
+}
+
+// SubscriptionID is the default account's subscription, or the one named (by id or name).
+func (s *Session) SubscriptionID(name string) (string, error) {
+	if name == "" {
+		a, ok := s.Profile.DefaultAccount()
+		if !ok || a.ID == s.Profile.TenantID {
+			return "", errors.New("no subscription: the signed-in account has none")
+		}
+		return a.ID, nil
+	}
+	for _, a := range s.Profile.Accounts {
+		if strings.EqualFold(a.ID, name) || a.Name == name {
+			return a.ID, nil
+		}
+	}
+	return "", errors.New("Subscription '" + name + "' not found. Check the spelling and casing and try again.")
+}
+
+// ObjectID is the signed-in principal's object id (the oid of its management token).
+func (s *Session) ObjectID(ctx context.Context) (string, error) {
+	t, err := s.AccessToken(ctx, ResourceManagement)
+	if err != nil {
+		return "", err
+	}
+	return unverifiedClaims(t.AccessToken).Oid, nil
+}
