@@ -15,7 +15,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/arm"
 	"github.com/keyhaven/keyhaven/internal/armapi"
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/bootstrap"
 	"github.com/keyhaven/keyhaven/internal/config"
@@ -63,6 +65,8 @@ type App struct {
 	issuer    *token.Issuer
 	validator *token.Validator
 	oidc      *oidcapi.API
+	arm       *arm.Service
+	audit     *audit.Log
 	// adminPassword is the generated administrator password, shown once in the banner.
 	adminPassword string
 }
@@ -189,6 +193,8 @@ func (a *App) setupIdentity(ctx context.Context) error {
 	a.oidc = oidcapi.New(oidcapi.Config{Directory: a.dir, Issuer: a.issuer, DefaultTenant: a.install.TenantID,
 		Zone: a.cfg.Zone, Lifetime: userLife, Now: a.now, Logger: a.logger})
 	a.validator = token.NewValidator(token.ValidatorConfig{Keys: a.keys, Now: a.now, Issuers: a.oidc.Issuers, Exists: a.dir.Exists})
+	a.arm = arm.New(arm.Config{Store: a.store, Directory: a.dir, Now: a.now, Zone: a.cfg.Zone, Forget: a.validator.Forget})
+	a.audit = audit.New(a.store, a.now)
 	return nil
 }
 
@@ -244,11 +250,12 @@ func writeIfChanged(path string, data []byte, mode os.FileMode) error {
 func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 	m := metrics.New(version.String())
 	areas := map[string]area{
-		AreaServer:     {httpx.ShapeAzure, serverMux(a.store, m, a.oidc)},
-		AreaVault:      {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
-		AreaLogin:      {httpx.ShapeOAuth2, loginMux(a.oidc)},
-		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
-		AreaGraph:      {httpx.ShapeGraph, muxOf(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
+		AreaServer: {httpx.ShapeAzure, serverMux(a.store, m, a.oidc)},
+		AreaVault:  {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
+		AreaLogin:  {httpx.ShapeOAuth2, loginMux(a.oidc)},
+		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, ARM: a.arm, Validator: a.validator,
+			Audit: a.audit, Zone: a.cfg.Zone, Logger: a.logger, Now: a.now}))},
+		AreaGraph: {httpx.ShapeGraph, muxOf(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
 	}
 	for name, ar := range areas {
 		ar.handler = httpx.Recover(ar.shape, a.logger, ar.handler)
@@ -263,6 +270,12 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 
 // Handler is the server's whole HTTP API, for tests that drive it without a listener.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// ARM is the resource manager.
+func (a *App) ARM() *arm.Service { return a.arm }
+
+// Audit is the audit trail.
+func (a *App) Audit() *audit.Log { return a.audit }
 
 // Directory is the directory service.
 func (a *App) Directory() *directory.Service { return a.dir }

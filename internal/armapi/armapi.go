@@ -1,45 +1,55 @@
-// Package armapi is the management plane's HTTP API in Azure Resource Manager's shape. This first part serves
-// what sign-in needs: the subscriptions and tenants a caller can see.
+// Package armapi is the management plane's HTTP API in Azure Resource Manager's shape: subscriptions and tenants,
+// resource groups, App Service plans and sites (with identities and app settings), user-assigned identities, key
+// vaults (access policies, deleted vaults, name checks), role definitions and assignments, and the /resources list.
+// Paths match case-insensitively, every call needs an api-version, and operations finish synchronously.
 package armapi
 
 import (
+	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"regexp"
 	"strings"
+	"time"
 
+	"github.com/keyhaven/keyhaven/internal/arm"
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/authn"
-	"github.com/keyhaven/keyhaven/internal/bootstrap"
 	"github.com/keyhaven/keyhaven/internal/directory"
 	"github.com/keyhaven/keyhaven/internal/httpx"
-	"github.com/keyhaven/keyhaven/internal/rbac"
 	"github.com/keyhaven/keyhaven/internal/token"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
-// ARM's error codes.
+// ARM's error codes used by the HTTP layer itself.
 var (
 	codeAuthFailed        = httpx.Code{Name: "AuthenticationFailed", Status: http.StatusUnauthorized}
 	codeInvalidAuthToken  = httpx.Code{Name: "InvalidAuthenticationToken", Status: http.StatusUnauthorized}
 	codeMissingAPIVersion = httpx.Code{Name: "MissingApiVersionParameter", Status: http.StatusBadRequest}
-	codeSubNotFound       = httpx.Code{Name: "SubscriptionNotFound", Status: http.StatusNotFound}
-	codeNoProvider        = httpx.Code{Name: "NoRegisteredProviderFound", Status: http.StatusBadRequest}
+	codeBadAPIVersion     = httpx.Code{Name: "InvalidApiVersionParameter", Status: http.StatusBadRequest}
+	codeNoRoute           = httpx.Code{Name: "InvalidResourceType", Status: http.StatusBadRequest}
+	codeTooLarge          = httpx.Code{Name: "RequestEntityTooLarge", Status: http.StatusRequestEntityTooLarge}
 )
 
 // Config configures the API.
 type Config struct {
 	Store     storage.Store
 	Directory *directory.Service
+	ARM       *arm.Service
 	Validator *token.Validator
+	Audit     *audit.Log
 	Zone      string
 	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // API serves ARM.
 type API struct {
-	store storage.Store
-	dir   *directory.Service
-	auth  authn.Authenticator
+	cfg  Config
+	auth authn.Authenticator
 }
 
 // New returns the API.
@@ -48,34 +58,120 @@ func New(cfg Config) *API {
 	if cfg.Zone != "" {
 		res = append(res, "https://management."+cfg.Zone)
 	}
-	return &API{store: cfg.Store, dir: cfg.Directory, auth: authn.Authenticator{Validator: cfg.Validator, Audiences: authn.Audiences(res...)}}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &API{cfg: cfg, auth: authn.Authenticator{Validator: cfg.Validator, Audiences: authn.Audiences(res...)}}
 }
 
-type handler func(w http.ResponseWriter, r *http.Request, c *token.Claims) error
-
-// Mount adds the routes.
+// Mount adds the routes: ARM's paths are case-insensitive, so one handler parses them.
 func (a *API) Mount(mux *http.ServeMux) {
-	h := func(fn handler) http.Handler {
-		return httpx.Handle(httpx.ShapeAzure, func(w http.ResponseWriter, r *http.Request) error {
-			c, err := a.authenticate(r)
-			if err != nil {
-				return err
-			}
-			if r.URL.Query().Get("api-version") == "" {
-				return httpx.E(codeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
-			}
-			return fn(w, r, c)
-		})
+	mux.Handle("/", httpx.Handle(httpx.ShapeAzure, a.serve))
+}
+
+// request is one authenticated ARM call.
+type request struct {
+	w      http.ResponseWriter
+	r      *http.Request
+	claims *token.Claims
+	p      arm.Principal
+	segs   []string // the path's segments, as sent
+	body   []byte
+	// audited operations record what they did.
+	op, target string
+}
+
+func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
+	claims, err := a.authenticate(r)
+	if err != nil {
+		return err
 	}
-	mux.Handle("GET /subscriptions", h(a.listSubscriptions))
-	mux.Handle("GET /subscriptions/{sub}", h(a.getSubscription))
-	mux.Handle("GET /tenants", h(a.listTenants))
-	mux.Handle("/", httpx.Handle(httpx.ShapeAzure, func(w http.ResponseWriter, r *http.Request) error {
-		if _, err := a.authenticate(r); err != nil {
-			return err
+	if err := checkAPIVersion(r.URL.Query().Get("api-version"), a.cfg.Now()); err != nil {
+		return err
+	}
+	req := &request{w: w, r: r, claims: claims, segs: splitPath(r.URL.Path)}
+	req.p = arm.Principal{TenantID: claims.Tid, ObjectID: claims.Oid, Name: callerName(claims)}
+	if r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost {
+		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
+		if err != nil {
+			return httpx.E(codeTooLarge, "The request body is larger than 4 MiB.")
 		}
-		return httpx.E(codeNoProvider, "No registered resource provider found for location and API version for the request %s %s. keyhaven serves this part of the management API in a later version.", r.Method, r.URL.Path)
-	}))
+		req.body = body
+	}
+	err = a.route(req)
+	if isWrite(r) {
+		a.record(req, err)
+	}
+	return mapErr(err)
+}
+
+func isWrite(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	case http.MethodPost:
+		return !strings.HasSuffix(strings.ToLower(r.URL.Path), "/list") && !strings.HasSuffix(strings.ToLower(r.URL.Path), "/checknameavailability")
+	}
+	return false
+}
+
+// record appends the audit record of a management write.
+func (a *API) record(req *request, err error) {
+	if a.cfg.Audit == nil {
+		return
+	}
+	status, code := http.StatusOK, ""
+	var ae *arm.Error
+	var he *httpx.Error
+	switch {
+	case errors.As(err, &ae):
+		status, code = ae.HTTPStatus, ae.Code
+	case errors.As(err, &he):
+		status, code = he.Code.Status, he.Code.Name
+	case err != nil:
+		status, code = http.StatusInternalServerError, "InternalServerError"
+	}
+	rid := ""
+	if info := httpx.InfoFrom(req.r.Context()); info != nil {
+		rid = info.RequestID
+	}
+	host, _, _ := net.SplitHostPort(req.r.RemoteAddr)
+	op := req.op
+	if op == "" {
+		op = req.r.Method + " " + req.r.URL.Path
+	}
+	target := req.target
+	if target == "" {
+		target = req.r.URL.Path
+	}
+	rec := audit.Record{Plane: "management", CallerOID: req.claims.Oid, CallerAppID: req.claims.ClientID(), CallerName: req.p.Name,
+		ClientIP: host, Operation: op, Target: target, Status: status, Code: code, RequestID: rid}
+	if err := a.cfg.Audit.Append(context.WithoutCancel(req.r.Context()), rec); err != nil {
+		a.cfg.Logger.Error("audit record lost", "error", err.Error(), "request_id", rid)
+	}
+}
+
+func callerName(c *token.Claims) string {
+	switch {
+	case c.Upn != "":
+		return c.Upn
+	case c.PreferredUsername != "":
+		return c.PreferredUsername
+	}
+	return c.ClientID()
+}
+
+func splitPath(p string) []string {
+	var out []string
+	for _, s := range strings.Split(p, "/") {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (a *API) authenticate(r *http.Request) (*token.Claims, error) {
@@ -93,80 +189,41 @@ func (a *API) authenticate(r *http.Request) (*token.Claims, error) {
 	return c, err
 }
 
-// visibleSubscriptions are the subscriptions in which the caller (or a group it is in) holds any role.
-func (a *API) visibleSubscriptions(r *http.Request, c *token.Claims) ([]bootstrap.Subscription, error) {
-	groups, err := a.dir.TransitiveGroups(r.Context(), c.Tid, c.Oid)
-	if err != nil {
-		return nil, err
-	}
-	assignments, err := rbac.ForPrincipals(r.Context(), a.store, append(groups, c.Oid))
-	if err != nil {
-		return nil, err
-	}
-	subs, err := storage.ListAll[bootstrap.Subscription](r.Context(), a.store, bootstrap.KindSubscription, "")
-	if err != nil {
-		return nil, err
-	}
-	var out []bootstrap.Subscription
-	for _, s := range subs {
-		if s.TenantID != c.Tid {
-			continue
-		}
-		prefix := "/subscriptions/" + s.ID
-		for _, as := range assignments {
-			sc := strings.ToLower(as.Properties.Scope)
-			if sc == prefix || strings.HasPrefix(sc, prefix+"/") {
-				out = append(out, s)
-				break
-			}
-		}
-	}
-	return out, nil
-}
+var apiVersionRule = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(-preview|-privatepreview|-beta|-alpha)?$`)
 
-func subscriptionView(s bootstrap.Subscription) map[string]any {
-	return map[string]any{
-		"id": "/subscriptions/" + s.ID, "authorizationSource": "RoleBased", "managedByTenants": []any{},
-		"subscriptionId": s.ID, "tenantId": s.TenantID, "displayName": s.DisplayName, "state": s.State,
-		"subscriptionPolicies": map[string]any{"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+// checkAPIVersion requires an api-version that Azure could have shipped: a date from 2014 on, not more than a
+// year ahead, optionally with a preview suffix. Which versions each provider shipped is not modelled: shapes are
+// served in their latest form for every version.
+func checkAPIVersion(v string, now time.Time) error {
+	if v == "" {
+		return httpx.E(codeMissingAPIVersion, "The api-version query parameter (?api-version=) is required for all requests.")
 	}
-}
-
-func (a *API) listSubscriptions(w http.ResponseWriter, r *http.Request, c *token.Claims) error {
-	subs, err := a.visibleSubscriptions(r, c)
-	if err != nil {
-		return err
-	}
-	items := []map[string]any{}
-	for _, s := range subs {
-		items = append(items, subscriptionView(s))
-	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": items, "count": map[string]any{"type": "Total", "value": len(items)}})
-	return nil
-}
-
-func (a *API) getSubscription(w http.ResponseWriter, r *http.Request, c *token.Claims) error {
-	subs, err := a.visibleSubscriptions(r, c)
-	if err != nil {
-		return err
-	}
-	for _, s := range subs {
-		if strings.EqualFold(s.ID, r.PathValue("sub")) {
-			httpx.WriteJSON(w, http.StatusOK, subscriptionView(s))
+	m := apiVersionRule.FindStringSubmatch(v)
+	if m != nil {
+		if t, err := time.Parse("2006-01-02", m[1]+"-"+m[2]+"-"+m[3]); err == nil && t.Year() >= 2014 && t.Before(now.AddDate(1, 0, 0)) {
 			return nil
 		}
 	}
-	return httpx.E(codeSubNotFound, "The subscription '%s' could not be found.", r.PathValue("sub"))
+	return httpx.E(codeBadAPIVersion, "The api-version '%s' is invalid. The supported versions are dates from '2014-04-01' on, in the form 'yyyy-mm-dd' with an optional '-preview' suffix.", v)
 }
 
-func (a *API) listTenants(w http.ResponseWriter, r *http.Request, c *token.Claims) error {
-	t, err := a.dir.Tenant(r.Context(), c.Tid)
-	if err != nil {
-		return err
+// mapErr turns the domain's errors into the HTTP layer's.
+func mapErr(err error) error {
+	var ae *arm.Error
+	if errors.As(err, &ae) {
+		return &httpx.Error{Code: httpx.Code{Name: ae.Code, Status: ae.HTTPStatus}, Message: ae.Message}
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": []map[string]any{{
-		"id": "/tenants/" + t.ID, "tenantId": t.ID, "tenantCategory": "Home", "displayName": t.DisplayName,
-		"defaultDomain": t.Domain, "domains": []string{t.Domain}, "tenantType": "AAD",
-	}}})
-	return nil
+	var bad *arm.ErrBadID
+	if errors.As(err, &bad) {
+		return httpx.E(httpx.Code{Name: "InvalidResourceId", Status: http.StatusBadRequest}, "%s", bad.Error())
+	}
+	var de error = err
+	if errors.Is(de, directory.ErrInvalid) {
+		return httpx.E(httpx.Code{Name: "BadRequest", Status: http.StatusBadRequest}, "%s", err.Error())
+	}
+	return err
+}
+
+func noRoute(r *http.Request) error {
+	return httpx.E(codeNoRoute, "The resource type or path '%s %s' is not served by keyhaven's management API.", r.Method, r.URL.Path)
 }

@@ -32,7 +32,11 @@ type Properties struct {
 	PrincipalID      string    `json:"principalId"`
 	PrincipalType    string    `json:"principalType"`
 	Scope            string    `json:"scope"`
+	Description      string    `json:"description,omitempty"`
 	CreatedOn        time.Time `json:"createdOn"`
+	UpdatedOn        time.Time `json:"updatedOn"`
+	CreatedBy        string    `json:"createdBy,omitempty"`
+	UpdatedBy        string    `json:"updatedBy,omitempty"`
 }
 
 // NewAssignment builds an assignment of a built-in or custom role (by definition GUID) at a scope.
@@ -42,7 +46,7 @@ func NewAssignment(name, scope, subscriptionID, roleID, principalID, principalTy
 		Type: "Microsoft.Authorization/roleAssignments",
 		Properties: Properties{
 			RoleDefinitionID: "/subscriptions/" + subscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + roleID,
-			PrincipalID:      principalID, PrincipalType: principalType, Scope: scope, CreatedOn: now.UTC(),
+			PrincipalID:      principalID, PrincipalType: principalType, Scope: scope, CreatedOn: now.UTC(), UpdatedOn: now.UTC(),
 		},
 	}
 }

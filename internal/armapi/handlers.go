@@ -1,0 +1,292 @@
+package armapi
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/keyhaven/keyhaven/internal/arm"
+	"github.com/keyhaven/keyhaven/internal/bootstrap"
+	"github.com/keyhaven/keyhaven/internal/httpx"
+	"github.com/keyhaven/keyhaven/internal/rbac"
+	"github.com/keyhaven/keyhaven/storage"
+)
+
+// visibleSubscriptions are the subscriptions in which the caller (or a group it is in) holds any role.
+func (a *API) visibleSubscriptions(req *request) ([]bootstrap.Subscription, error) {
+	ctx := req.r.Context()
+	groups, err := a.cfg.Directory.TransitiveGroups(ctx, req.claims.Tid, req.claims.Oid)
+	if err != nil {
+		return nil, err
+	}
+	assignments, err := rbac.ForPrincipals(ctx, a.cfg.Store, append(groups, req.claims.Oid))
+	if err != nil {
+		return nil, err
+	}
+	subs, err := storage.ListAll[bootstrap.Subscription](ctx, a.cfg.Store, bootstrap.KindSubscription, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []bootstrap.Subscription
+	for _, s := range subs {
+		if s.TenantID != req.claims.Tid {
+			continue
+		}
+		prefix := "/subscriptions/" + s.ID
+		for _, as := range assignments {
+			sc := strings.ToLower(as.Properties.Scope)
+			if sc == "/" || sc == prefix || strings.HasPrefix(sc, prefix+"/") {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+func subscriptionView(s bootstrap.Subscription) map[string]any {
+	return map[string]any{
+		"id": "/subscriptions/" + s.ID, "authorizationSource": "RoleBased", "managedByTenants": []any{},
+		"subscriptionId": s.ID, "tenantId": s.TenantID, "displayName": s.DisplayName, "state": s.State,
+		"subscriptionPolicies": map[string]any{"locationPlacementId": "Public_2014-09-01", "quotaId": "PayAsYouGo_2014-09-01", "spendingLimit": "Off"},
+	}
+}
+
+func (a *API) listSubscriptions(req *request) error {
+	subs, err := a.visibleSubscriptions(req)
+	if err != nil {
+		return err
+	}
+	items := []map[string]any{}
+	for _, s := range subs {
+		items = append(items, subscriptionView(s))
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"value": items, "count": map[string]any{"type": "Total", "value": len(items)}})
+	return nil
+}
+
+func (a *API) getSubscription(req *request, sub string) error {
+	subs, err := a.visibleSubscriptions(req)
+	if err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if strings.EqualFold(s.ID, sub) {
+			httpx.WriteJSON(req.w, http.StatusOK, subscriptionView(s))
+			return nil
+		}
+	}
+	return &arm.Error{Code: "SubscriptionNotFound", HTTPStatus: http.StatusNotFound, Message: "The subscription '" + sub + "' could not be found."}
+}
+
+func (a *API) listTenants(req *request) error {
+	t, err := a.cfg.Directory.Tenant(req.r.Context(), req.claims.Tid)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"value": []map[string]any{{
+		"id": "/tenants/" + t.ID, "tenantId": t.ID, "tenantCategory": "Home", "displayName": t.DisplayName,
+		"defaultDomain": t.Domain, "domains": []string{t.Domain}, "tenantType": "AAD",
+	}}})
+	return nil
+}
+
+func writeList(w http.ResponseWriter, items any) {
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": items})
+}
+
+func (a *API) listResourceGroups(req *request, sub string) error {
+	groups, err := a.cfg.ARM.ListResourceGroups(req.r.Context(), req.p, sub)
+	if err != nil {
+		return err
+	}
+	writeList(req.w, groups)
+	return nil
+}
+
+func (a *API) resourceGroup(req *request, sub, rg string) error {
+	ctx := req.r.Context()
+	req.target = "/subscriptions/" + sub + "/resourceGroups/" + rg
+	switch req.r.Method {
+	case http.MethodGet:
+		res, err := a.cfg.ARM.GetResourceGroup(ctx, req.p, sub, rg)
+		if err != nil {
+			return err
+		}
+		httpx.WriteJSON(req.w, http.StatusOK, res)
+		return nil
+	case http.MethodHead:
+		if _, err := a.cfg.ARM.GetResourceGroup(ctx, req.p, sub, rg); err != nil {
+			return err
+		}
+		req.w.WriteHeader(http.StatusNoContent)
+		return nil
+	case http.MethodPut, http.MethodPatch:
+		req.op = req.r.Method + " Microsoft.Resources/subscriptions/resourceGroups/write"
+		body := req.body
+		if req.r.Method == http.MethodPatch {
+			// PATCH changes tags; the location stays.
+			old, err := a.cfg.ARM.GetResourceGroup(ctx, req.p, sub, rg)
+			if err != nil {
+				return err
+			}
+			body = patchedRGBody(old, req.body)
+		}
+		res, created, err := a.cfg.ARM.PutResourceGroup(ctx, req.p, sub, rg, body)
+		if err != nil {
+			return err
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		httpx.WriteJSON(req.w, status, res)
+		return nil
+	case http.MethodDelete:
+		req.op = "DELETE Microsoft.Resources/subscriptions/resourceGroups/delete"
+		err := a.cfg.ARM.DeleteResourceGroup(ctx, req.p, sub, rg)
+		if err != nil {
+			return err
+		}
+		req.w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	return noRoute(req.r)
+}
+
+func (a *API) listResources(req *request, sub, rg, typ string) error {
+	res, err := a.cfg.ARM.ListResources(req.r.Context(), req.p, sub, rg, typ)
+	if err != nil {
+		return err
+	}
+	writeList(req.w, res)
+	return nil
+}
+
+// listAllResources is GET /subscriptions/{s}[/resourceGroups/{rg}]/resources with $filter on resourceType and
+// name (az finds a vault's resource group this way).
+func (a *API) listAllResources(req *request, sub, rg string) error {
+	typ, name, err := parseResourcesFilter(req.r.URL.Query().Get("$filter"))
+	if err != nil {
+		return err
+	}
+	res, err := a.cfg.ARM.ListResources(req.r.Context(), req.p, sub, rg, typ)
+	if err != nil {
+		return err
+	}
+	items := []map[string]any{}
+	for _, r := range res {
+		if name != "" && !strings.EqualFold(r.Name, name) {
+			continue
+		}
+		item := map[string]any{"id": r.ID, "name": r.Name, "type": r.Type, "location": r.Location, "tags": r.Tags}
+		if r.Kind != "" {
+			item["kind"] = r.Kind
+		}
+		items = append(items, item)
+	}
+	writeList(req.w, items)
+	return nil
+}
+
+// parseResourcesFilter reads "resourceType eq 'X'", "name eq 'Y'" and both joined by "and".
+func parseResourcesFilter(f string) (typ, name string, err error) {
+	f = strings.TrimSpace(f)
+	if f == "" {
+		return "", "", nil
+	}
+	for _, part := range strings.Split(f, " and ") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), " eq ")
+		v = strings.TrimSpace(v)
+		if !ok || len(v) < 2 || v[0] != '\'' || v[len(v)-1] != '\'' {
+			return "", "", &arm.Error{Code: "InvalidFilterInQueryString", HTTPStatus: http.StatusBadRequest, Message: "Invalid $filter '" + f + "' specified in the query string."}
+		}
+		v = strings.ReplaceAll(v[1:len(v)-1], "''", "'")
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "resourcetype":
+			typ = v
+		case "name":
+			name = v
+		default:
+			return "", "", &arm.Error{Code: "InvalidFilterInQueryString", HTTPStatus: http.StatusBadRequest, Message: "Invalid $filter '" + f + "' specified in the query string."}
+		}
+	}
+	return typ, name, nil
+}
+
+func (a *API) checkVaultName(req *request) error {
+	var in struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := decodeJSON(req.body, &in); err != nil {
+		return err
+	}
+	if !strings.EqualFold(in.Type, "Microsoft.KeyVault/vaults") {
+		return &arm.Error{Code: "BadRequest", HTTPStatus: http.StatusBadRequest, Message: "The type must be 'Microsoft.KeyVault/vaults'."}
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, a.cfg.ARM.CheckVaultName(req.r.Context(), in.Name))
+	return nil
+}
+
+func (a *API) listDeletedVaults(req *request, sub string) error {
+	items, err := a.cfg.ARM.DeletedVaults(req.r.Context(), req.p, sub)
+	if err != nil {
+		return err
+	}
+	writeList(req.w, items)
+	return nil
+}
+
+func (a *API) getDeletedVault(req *request, sub, loc, name string) error {
+	d, err := a.cfg.ARM.DeletedVault(req.r.Context(), req.p, sub, loc, name)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, d)
+	return nil
+}
+
+func (a *API) purgeDeletedVault(req *request, sub, loc, name string) error {
+	req.op = "POST Microsoft.KeyVault/locations/deletedVaults/purge/action"
+	req.target = "/subscriptions/" + sub + "/providers/Microsoft.KeyVault/locations/" + loc + "/deletedVaults/" + name
+	if err := a.cfg.ARM.PurgeDeletedVault(req.r.Context(), req.p, sub, loc, name); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func appSettingsView(site arm.Resource, settings map[string]string) map[string]any {
+	return map[string]any{"id": site.ID + "/config/appsettings", "name": "appsettings", "type": "Microsoft.Web/sites/config",
+		"location": site.Location, "properties": settings}
+}
+
+func (a *API) listAppSettings(req *request, siteID string) error {
+	settings, site, err := a.cfg.ARM.AppSettings(req.r.Context(), req.p, siteID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, appSettingsView(site, settings))
+	return nil
+}
+
+func (a *API) setAppSettings(req *request, siteID string) error {
+	req.op, req.target = "PUT Microsoft.Web/sites/config/write", siteID+"/config/appsettings"
+	settings, site, err := a.cfg.ARM.SetAppSettings(req.r.Context(), req.p, siteID, req.body)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, appSettingsView(site, settings))
+	return nil
+}
+
+func (a *API) accessPolicies(req *request, vaultID, kind string) error {
+	req.op, req.target = "PUT Microsoft.KeyVault/vaults/accessPolicies/write", vaultID+"/accessPolicies/"+kind
+	policies, err := a.cfg.ARM.UpdateAccessPolicies(req.r.Context(), req.p, vaultID, kind, req.body)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"id": vaultID + "/accessPolicies/", "type": "Microsoft.KeyVault/vaults/accessPolicies",
+		"properties": map[string]any{"accessPolicies": policies}})
+	return nil
+}
