@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -283,4 +284,16 @@ func TestDiscoveryDocuments(t *testing.T) {
 
 func directoryUser(name string) directory.NewUser {
 	return directory.NewUser{UserPrincipalName: name + "@keyhaven.local", DisplayName: name, Password: strings.ToUpper(name[:1]) + name[1:] + "-Passw0rd!"}
+}
+
+func directoryGroup(name string) directory.NewGroup {
+	return directory.NewGroup{DisplayName: name, MailNickname: name}
+}
+
+func randomGUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }

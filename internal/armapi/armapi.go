@@ -92,7 +92,8 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 	if err := checkAPIVersion(r.URL.Query().Get("api-version"), a.cfg.Now()); err != nil {
 		return err
 	}
-	req := &request{w: w, r: r, claims: claims, segs: splitPath(r.URL.Path)}
+	sw := &statusRecorder{ResponseWriter: w}
+	req := &request{w: sw, r: r, claims: claims, segs: splitPath(r.URL.Path)}
 	req.p = arm.Principal{TenantID: claims.Tid, ObjectID: claims.Oid, Name: callerName(claims)}
 	if r.Method == http.MethodPut || r.Method == http.MethodPatch || r.Method == http.MethodPost {
 		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 4<<20))
@@ -103,9 +104,29 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) error {
 	}
 	err = a.route(req)
 	if isWrite(r) {
-		a.record(req, err)
+		a.record(req, err, sw.status)
 	}
 	return mapErr(err)
+}
+
+// statusRecorder remembers the status a handler wrote, for the audit record.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
 }
 
 func isWrite(r *http.Request) bool {
@@ -119,11 +140,14 @@ func isWrite(r *http.Request) bool {
 }
 
 // record appends the audit record of a management write.
-func (a *API) record(req *request, err error) {
+func (a *API) record(req *request, err error, written int) {
 	if a.cfg.Audit == nil {
 		return
 	}
-	status, code := http.StatusOK, ""
+	status, code := written, ""
+	if status == 0 {
+		status = http.StatusOK
+	}
 	var ae *arm.Error
 	var he *httpx.Error
 	switch {
