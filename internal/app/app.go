@@ -24,6 +24,8 @@ import (
 	"github.com/keyhaven/keyhaven/internal/directory"
 	"github.com/keyhaven/keyhaven/internal/graphapi"
 	"github.com/keyhaven/keyhaven/internal/httpx"
+	"github.com/keyhaven/keyhaven/internal/keyvault"
+	"github.com/keyhaven/keyhaven/internal/kvapi"
 	"github.com/keyhaven/keyhaven/internal/metrics"
 	"github.com/keyhaven/keyhaven/internal/oidcapi"
 	"github.com/keyhaven/keyhaven/internal/pki"
@@ -67,6 +69,9 @@ type App struct {
 	oidc      *oidcapi.API
 	arm       *arm.Service
 	audit     *audit.Log
+	batcher   *audit.Batcher
+	secrets   *keyvault.Store
+	barrier   *barrier.Barrier
 	// adminPassword is the generated administrator password, shown once in the banner.
 	adminPassword string
 }
@@ -105,6 +110,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.store = b.Store()
+	a.barrier = b
 	domain := bootstrap.DefaultTenantDomain
 	if a.cfg.Zone != "" {
 		domain = a.cfg.Zone
@@ -193,8 +199,11 @@ func (a *App) setupIdentity(ctx context.Context) error {
 	a.oidc = oidcapi.New(oidcapi.Config{Directory: a.dir, Issuer: a.issuer, DefaultTenant: a.install.TenantID,
 		Zone: a.cfg.Zone, Lifetime: userLife, Now: a.now, Logger: a.logger})
 	a.validator = token.NewValidator(token.ValidatorConfig{Keys: a.keys, Now: a.now, Issuers: a.oidc.Issuers, Exists: a.dir.Exists})
-	a.arm = arm.New(arm.Config{Store: a.store, Directory: a.dir, Now: a.now, Zone: a.cfg.Zone, Forget: a.validator.Forget})
+	a.secrets = keyvault.New(a.store, a.now)
+	a.arm = arm.New(arm.Config{Store: a.store, Directory: a.dir, Now: a.now, Zone: a.cfg.Zone, Forget: a.validator.Forget,
+		VaultPurged: a.secrets.PurgeVault})
 	a.audit = audit.New(a.store, a.now)
+	a.batcher = audit.NewBatcher(a.audit, 100*time.Millisecond, 256)
 	return nil
 }
 
@@ -251,7 +260,7 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 	m := metrics.New(version.String())
 	areas := map[string]area{
 		AreaServer: {httpx.ShapeAzure, serverMux(a.store, m, a.oidc)},
-		AreaVault:  {httpx.ShapeAzure, notServedYet(httpx.ShapeAzure, httpx.CodeNotFound, "Key Vault data plane")},
+		AreaVault:  {httpx.ShapeAzure, muxOf(a.vaultAPI())},
 		AreaLogin:  {httpx.ShapeOAuth2, loginMux(a.oidc)},
 		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, ARM: a.arm, Validator: a.validator,
 			Audit: a.audit, Zone: a.cfg.Zone, Logger: a.logger, Now: a.now}))},
@@ -267,6 +276,23 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 	}
 	return httpx.Edge{Logger: a.logger, Observer: m, Next: h}
 }
+
+// firstPartyServices are the app ids of Azure services a vault firewall lets through with bypass=AzureServices.
+var firstPartyServices = []string{
+	"797f4846-ba00-4fd7-ba43-dac1f8f63013", // Azure Resource Manager (template deployments)
+	"abfa0a7c-a6b6-4736-8310-5855508787cd", // Azure App Service
+}
+
+func (a *App) vaultAPI() *kvapi.API {
+	limit, _ := a.cfg.RateLimit()
+	proxies, _ := a.cfg.Proxies()
+	return kvapi.New(kvapi.Config{Secrets: a.secrets, ARM: a.arm, Directory: a.dir, Validator: a.validator, Sealer: a.barrier,
+		Audit: a.batcher, DefaultTenant: a.install.TenantID, Zone: a.cfg.Zone, TrustedProxies: proxies,
+		TrustedServices: firstPartyServices, RateLimit: limit, Now: a.now, Logger: a.logger})
+}
+
+// Secrets is the Key Vault secrets store.
+func (a *App) Secrets() *keyvault.Store { return a.secrets }
 
 // Handler is the server's whole HTTP API, for tests that drive it without a listener.
 func (a *App) Handler() http.Handler { return a.handler }
@@ -360,6 +386,12 @@ func (a *App) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.ServeTLS(a.ln, "", "") }()
 	go a.keys.Run(ctx, time.Minute)
+	batchDone := make(chan struct{})
+	go func() {
+		defer close(batchDone)
+		a.batcher.Run(ctx, func(err error) { a.logger.Error("audit batch lost", "error", err.Error()) })
+	}()
+	go a.purgeLoop(ctx)
 	select {
 	case err := <-errc:
 		return errors.Join(err, a.Close())
@@ -369,8 +401,38 @@ func (a *App) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown())
 	defer cancel()
 	shutErr := a.srv.Shutdown(sctx)
-	<-errc // http.ErrServerClosed
+	<-errc            // http.ErrServerClosed
+	a.batcher.Close() // the last audit records reach storage before it closes
+	<-batchDone
 	return errors.Join(shutErr, a.Close())
+}
+
+// purgeLoop purges soft-deleted vaults and secrets whose retention has ended.
+func (a *App) purgeLoop(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			a.PurgeExpired(ctx)
+		}
+	}
+}
+
+// PurgeExpired purges what is past its scheduled purge date now (the background loop calls it every minute).
+func (a *App) PurgeExpired(ctx context.Context) {
+	if n, err := a.arm.PurgeExpiredVaults(ctx); err != nil {
+		a.logger.Error("purging deleted vaults", "error", err.Error())
+	} else if n > 0 {
+		a.logger.Info("purged deleted vaults", "count", n)
+	}
+	if n, err := a.secrets.PurgeExpired(ctx); err != nil {
+		a.logger.Error("purging deleted secrets", "error", err.Error())
+	} else if n > 0 {
+		a.logger.Info("purged deleted secrets", "count", n)
+	}
 }
 
 // Close releases storage. Serve calls it on shutdown; call it directly only for an App that never served.

@@ -168,9 +168,9 @@ func TestAreasAnswerInTheirShape(t *testing.T) {
 		status     int
 		check      func(map[string]any) bool
 	}{
-		{"myvault.vault.azure.net", "/secrets/x/?api-version=2026-04-01", 404, func(b map[string]any) bool {
+		{"myvault.vault.azure.net", "/secrets/x/?api-version=2026-04-01", 401, func(b map[string]any) bool {
 			e, _ := b["error"].(map[string]any)
-			return e["code"] == "NotFound" && e["message"] != ""
+			return e["code"] == "Unauthorized" && e["message"] != ""
 		}},
 		{"management.azure.com", "/subscriptions?api-version=2022-12-01", 401, func(b map[string]any) bool {
 			e, _ := b["error"].(map[string]any)

@@ -56,6 +56,8 @@ type Config struct {
 	Zone string
 	// Forget is told when a principal is deleted, so token validation stops accepting it at once.
 	Forget func(tenantID, objectID string)
+	// VaultPurged is told when a vault is purged, so its objects go with it.
+	VaultPurged func(ctx context.Context, name string) error
 }
 
 // Service is the resource manager.
@@ -65,6 +67,7 @@ type Service struct {
 	now    func() time.Time
 	zone   string
 	forget func(tenantID, objectID string)
+	purged func(ctx context.Context, name string) error
 }
 
 // New returns the service.
@@ -72,7 +75,7 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: cfg.Store, dir: cfg.Directory, now: cfg.Now, zone: cfg.Zone, forget: cfg.Forget}
+	return &Service{store: cfg.Store, dir: cfg.Directory, now: cfg.Now, zone: cfg.Zone, forget: cfg.Forget, purged: cfg.VaultPurged}
 }
 
 // Resource is an ARM resource as stored and served.

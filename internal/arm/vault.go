@@ -455,6 +455,12 @@ func (s *Service) PurgeDeletedVault(ctx context.Context, p Principal, sub, locat
 
 func (s *Service) purge(ctx context.Context, name string) error {
 	key := strings.ToLower(name)
+	if s.purged != nil {
+		// The vault's objects go first: if this fails the vault stays deleted, and purging can be retried.
+		if err := s.purged(ctx, key); err != nil {
+			return err
+		}
+	}
 	return s.store.InTx(ctx, func(tx storage.Tx) error {
 		if err := tx.Delete(ctx, kindDeletedVault, key, 0); err != nil {
 			return err

@@ -84,3 +84,80 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	return out, nil
 }
+
+// Batcher appends records in batches, off the request path: Add queues a record and returns; a background loop
+// writes what has queued every interval (or sooner when max records wait) in one transaction. A crash loses at
+// most the records of the last interval; a full queue makes Add wait rather than drop.
+type Batcher struct {
+	log      *Log
+	interval time.Duration
+	max      int
+	queue    chan Record
+	done     chan struct{}
+}
+
+// NewBatcher returns a batcher for log; call Run to start it and Close to flush and stop.
+func NewBatcher(log *Log, interval time.Duration, max int) *Batcher {
+	return &Batcher{log: log, interval: interval, max: max, queue: make(chan Record, 16*max), done: make(chan struct{})}
+}
+
+// Add queues a record.
+func (b *Batcher) Add(r Record) {
+	if r.Time.IsZero() {
+		r.Time = b.log.now()
+	}
+	b.queue <- r
+}
+
+// Run writes batches until Close.
+func (b *Batcher) Run(ctx context.Context, onError func(error)) {
+	defer close(b.done)
+	t := time.NewTicker(b.interval)
+	defer t.Stop()
+	var batch []Record
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := b.log.appendAll(context.WithoutCancel(ctx), batch); err != nil && onError != nil {
+			onError(err)
+		}
+		batch = batch[:0]
+	}
+	for {
+		select {
+		case r, ok := <-b.queue:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, r)
+			if len(batch) >= b.max {
+				flush()
+			}
+		case <-t.C:
+			flush()
+		}
+	}
+}
+
+// Close flushes what is queued and stops Run; Add must not be called after.
+func (b *Batcher) Close() {
+	close(b.queue)
+	<-b.done
+}
+
+func (l *Log) appendAll(ctx context.Context, recs []Record) error {
+	return l.store.InTx(ctx, func(tx storage.Tx) error {
+		for _, r := range recs {
+			r.Time = r.Time.UTC()
+			b := make([]byte, 4)
+			rand.Read(b)
+			key := fmt.Sprintf("%020d-%s", r.Time.UnixNano(), hex.EncodeToString(b))
+			if err := storage.CreateJSON(ctx, tx, kind, key, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -51,6 +51,11 @@ type Config struct {
 	TokenLifetime string
 	// MITokenLifetime is the lifetime of managed identity access tokens.
 	MITokenLifetime string
+	// VaultRateLimit is how many requests a vault takes per 10 seconds before answering 429; 0 means no limit,
+	// "azure" Azure's figure (4000).
+	VaultRateLimit string
+	// TrustedProxies are comma-separated CIDRs whose X-Forwarded-For the firewall believes.
+	TrustedProxies string
 	// AdminPassword is the bootstrap administrator's password on first start. It comes only from
 	// KEYHAVEN_ADMIN_PASSWORD; without it a password is generated and printed once.
 	AdminPassword string `json:"-"`
@@ -79,6 +84,8 @@ func options() []option {
 		{"shutdown-timeout", "how long in-flight requests may take to finish on SIGTERM (`duration`, e.g. 30s)", func(c *Config) *string { return &c.ShutdownTimeout }},
 		{"token-lifetime", "lifetime of user and service principal access tokens (`duration`)", func(c *Config) *string { return &c.TokenLifetime }},
 		{"mi-token-lifetime", "lifetime of managed identity access tokens (`duration`)", func(c *Config) *string { return &c.MITokenLifetime }},
+		{"vault-rate-limit", "requests a vault takes per 10 seconds before answering 429 (`n`; 0 = no limit; azure = Azure's 4000)", func(c *Config) *string { return &c.VaultRateLimit }},
+		{"trusted-proxies", "comma-separated `CIDRs` whose X-Forwarded-For the vault firewall believes", func(c *Config) *string { return &c.TrustedProxies }},
 	}
 }
 
@@ -97,6 +104,7 @@ func Default() Config {
 		ShutdownTimeout: "30s",
 		TokenLifetime:   "1h",
 		MITokenLifetime: "24h",
+		VaultRateLimit:  "0",
 	}
 }
 
@@ -235,6 +243,12 @@ func (c Config) Validate() error {
 	}
 	if _, err := parseDuration(c.ShutdownTimeout); err != nil {
 		bad("--shutdown-timeout %q: %v", c.ShutdownTimeout, err)
+	}
+	if _, err := c.RateLimit(); err != nil {
+		bad("--vault-rate-limit %q: want a number of requests or 'azure'", c.VaultRateLimit)
+	}
+	if _, err := c.Proxies(); err != nil {
+		bad("--trusted-proxies %q: %v", c.TrustedProxies, err)
 	}
 	for _, l := range []struct{ flag, v string }{{"--token-lifetime", c.TokenLifetime}, {"--mi-token-lifetime", c.MITokenLifetime}} {
 		if d, err := parseDuration(l.v); err != nil || d < 5*time.Minute || d > 48*time.Hour {

@@ -2,6 +2,9 @@ package config
 
 import (
 	"errors"
+	"net"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -27,4 +30,42 @@ func (c Config) Lifetimes() (user, mi time.Duration) {
 	user, _ = parseDuration(c.TokenLifetime)
 	mi, _ = parseDuration(c.MITokenLifetime)
 	return user, mi
+}
+
+// RateLimit is VaultRateLimit as a number of requests per 10 seconds.
+func (c Config) RateLimit() (int, error) {
+	if strings.EqualFold(c.VaultRateLimit, "azure") {
+		return 4000, nil
+	}
+	if c.VaultRateLimit == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(c.VaultRateLimit)
+	if err != nil || n < 0 {
+		return 0, errors.New("not a number")
+	}
+	return n, nil
+}
+
+// Proxies parses TrustedProxies.
+func (c Config) Proxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(c.TrustedProxies, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			if ip := net.ParseIP(s); ip != nil && ip.To4() != nil {
+				s += "/32"
+			} else {
+				s += "/128"
+			}
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
