@@ -28,6 +28,8 @@ type Store struct {
 	// reader runs reads outside transactions. For SQLite it is a separate pool (WAL lets readers run beside the
 	// writer); for PostgreSQL it is the same pool as writer.
 	reader *sql.DB
+	// rstmts and wstmts cache prepared statements on the two pools.
+	rstmts, wstmts *stmtCache
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -99,6 +101,7 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	reader.SetMaxIdleConns(n)
 	reader.SetConnMaxIdleTime(0)
 	s.reader = reader
+	s.rstmts, s.wstmts = newStmtCache(reader), newStmtCache(writer)
 	return s, nil
 }
 
@@ -115,6 +118,8 @@ func OpenPostgres(ctx context.Context, dbURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	s.wstmts = newStmtCache(db)
+	s.rstmts = s.wstmts
 	return s, nil
 }
 
@@ -123,27 +128,27 @@ func (s *Store) Dialect() string { return s.d.name }
 
 // Get implements storage.Reader.
 func (s *Store) Get(ctx context.Context, kind, key string) (storage.Record, error) {
-	return ops{s.d, s.reader, ""}.get(ctx, kind, key)
+	return ops{s.d, poolQuerier{s.rstmts}, ""}.get(ctx, kind, key)
 }
 
 // List implements storage.Reader.
 func (s *Store) List(ctx context.Context, kind string, opts storage.ListOptions) (storage.Page, error) {
-	return ops{s.d, s.reader, ""}.list(ctx, kind, opts)
+	return ops{s.d, poolQuerier{s.rstmts}, ""}.list(ctx, kind, opts)
 }
 
 // Create implements storage.Writer.
 func (s *Store) Create(ctx context.Context, rec storage.Record) (storage.Record, error) {
-	return ops{s.d, s.writer, ""}.create(ctx, rec)
+	return ops{s.d, poolQuerier{s.wstmts}, ""}.create(ctx, rec)
 }
 
 // Put implements storage.Writer.
 func (s *Store) Put(ctx context.Context, rec storage.Record) (storage.Record, error) {
-	return ops{s.d, s.writer, ""}.put(ctx, rec)
+	return ops{s.d, poolQuerier{s.wstmts}, ""}.put(ctx, rec)
 }
 
 // Delete implements storage.Writer.
 func (s *Store) Delete(ctx context.Context, kind, key string, version int64) error {
-	return ops{s.d, s.writer, ""}.delete(ctx, kind, key, version)
+	return ops{s.d, poolQuerier{s.wstmts}, ""}.delete(ctx, kind, key, version)
 }
 
 // maxTxAttempts bounds how often InTx reruns a transaction the database aborted as retryable.
@@ -166,7 +171,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(txOps{ops{s.d, sqlTx, s.d.forUpdate}}); err != nil {
+	if err := fn(txOps{ops{s.d, txQuerier{sqlTx, s.wstmts}, s.d.forUpdate}}); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
@@ -185,6 +190,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close implements storage.Store. For SQLite it also checkpoints the WAL into the main file.
 func (s *Store) Close() error {
 	var errs []error
+	s.rstmts.close()
+	s.wstmts.close()
 	if s.reader != s.writer && s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}
