@@ -180,3 +180,75 @@ func (s *Service) Site(ctx context.Context, siteID string) (Resource, map[string
 	}
 	return site, settings, err
 }
+
+const kindSlotConfig = "arm-slotconfig"
+
+// SlotConfigNames reads a site's sticky setting names (config/slotConfigNames).
+func (s *Service) SlotConfigNames(ctx context.Context, p Principal, siteID string) (map[string]any, Resource, error) {
+	id, site, err := s.siteFor(ctx, p, siteID, "Microsoft.Web/sites/config/read")
+	if err != nil {
+		return nil, Resource{}, err
+	}
+	names, _, err := storage.GetJSON[map[string]any](ctx, s.store, kindSlotConfig, id.Key())
+	if errors.Is(err, storage.ErrNotFound) {
+		return map[string]any{"appSettingNames": nil, "connectionStringNames": nil, "azureStorageConfigNames": nil}, site, nil
+	}
+	return names, site, err
+}
+
+// SetSlotConfigNames replaces a site's sticky setting names.
+func (s *Service) SetSlotConfigNames(ctx context.Context, p Principal, siteID string, body []byte) (map[string]any, Resource, error) {
+	id, site, err := s.siteFor(ctx, p, siteID, "Microsoft.Web/sites/config/write")
+	if err != nil {
+		return nil, Resource{}, err
+	}
+	var in struct {
+		Properties struct {
+			AppSettingNames         []string `json:"appSettingNames"`
+			ConnectionStringNames   []string `json:"connectionStringNames"`
+			AzureStorageConfigNames []string `json:"azureStorageConfigNames"`
+		} `json:"properties"`
+	}
+	if err := decodeBody(body, &in); err != nil {
+		return nil, Resource{}, err
+	}
+	names := map[string]any{"appSettingNames": in.Properties.AppSettingNames, "connectionStringNames": in.Properties.ConnectionStringNames,
+		"azureStorageConfigNames": in.Properties.AzureStorageConfigNames}
+	return names, site, storage.PutJSON(ctx, s.store, kindSlotConfig, id.Key(), 0, names)
+}
+
+// SiteConfig reads a site's web configuration (config/web).
+func (s *Service) SiteConfig(ctx context.Context, p Principal, siteID string) (map[string]any, Resource, error) {
+	_, site, err := s.siteFor(ctx, p, siteID, "Microsoft.Web/sites/config/read")
+	if err != nil {
+		return nil, Resource{}, err
+	}
+	cfg := map[string]any{"numberOfWorkers": 1, "netFrameworkVersion": "v4.0", "linuxFxVersion": "", "windowsFxVersion": nil,
+		"alwaysOn": false, "http20Enabled": true, "minTlsVersion": "1.2", "ftpsState": "FtpsOnly", "appSettings": nil,
+		"keyVaultReferenceIdentity": site.Properties["keyVaultReferenceIdentity"]}
+	if sc, ok := site.Properties["siteConfig"].(map[string]any); ok {
+		for k, v := range sc {
+			if k != "appSettings" {
+				cfg[k] = v
+			}
+		}
+	}
+	return cfg, site, nil
+}
+
+// CheckSiteName answers Microsoft.Web's checknameavailability: site names are global (<name>.azurewebsites.net).
+func (s *Service) CheckSiteName(ctx context.Context, name string) (map[string]any, error) {
+	if !nameRule.MatchString(name) || len(name) > 60 || strings.Contains(name, "_") || strings.Contains(name, ".") {
+		return map[string]any{"nameAvailable": false, "reason": "Invalid", "message": "The name '" + name + "' is not a valid site name."}, nil
+	}
+	all, err := storage.ListAll[Resource](ctx, s.store, kindResource, "/subscriptions/")
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range all {
+		if strings.EqualFold(r.Type, "Microsoft.Web/sites") && strings.EqualFold(r.Name, name) {
+			return map[string]any{"nameAvailable": false, "reason": "AlreadyExists", "message": "Hostname '" + strings.ToLower(name) + "' already exists. Please select a different name."}, nil
+		}
+	}
+	return map[string]any{"nameAvailable": true, "reason": "", "message": ""}, nil
+}

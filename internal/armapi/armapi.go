@@ -134,7 +134,8 @@ func isWrite(r *http.Request) bool {
 	case http.MethodPut, http.MethodPatch, http.MethodDelete:
 		return true
 	case http.MethodPost:
-		return !strings.HasSuffix(strings.ToLower(r.URL.Path), "/list") && !strings.HasSuffix(strings.ToLower(r.URL.Path), "/checknameavailability")
+		p := strings.ToLower(r.URL.Path)
+		return !strings.HasSuffix(p, "/list") && !strings.HasSuffix(p, "/checknameavailability")
 	}
 	return false
 }

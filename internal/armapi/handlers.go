@@ -290,3 +290,50 @@ func (a *API) accessPolicies(req *request, vaultID, kind string) error {
 		"properties": map[string]any{"accessPolicies": policies}})
 	return nil
 }
+
+func (a *API) checkSiteName(req *request) error {
+	var in struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	}
+	if err := decodeJSON(req.body, &in); err != nil {
+		return err
+	}
+	out, err := a.cfg.ARM.CheckSiteName(req.r.Context(), in.Name)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) slotConfigNames(req *request, siteID string) error {
+	var names map[string]any
+	var site arm.Resource
+	var err error
+	switch req.r.Method {
+	case http.MethodGet:
+		names, site, err = a.cfg.ARM.SlotConfigNames(req.r.Context(), req.p, siteID)
+	case http.MethodPut:
+		req.op, req.target = "PUT Microsoft.Web/sites/config/write", siteID+"/config/slotConfigNames"
+		names, site, err = a.cfg.ARM.SetSlotConfigNames(req.r.Context(), req.p, siteID, req.body)
+	default:
+		return noRoute(req.r)
+	}
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"id": site.ID + "/config/slotConfigNames", "name": "slotConfigNames",
+		"type": "Microsoft.Web/sites/config", "location": site.Location, "properties": names})
+	return nil
+}
+
+func (a *API) siteConfig(req *request, siteID string) error {
+	cfg, site, err := a.cfg.ARM.SiteConfig(req.r.Context(), req.p, siteID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"id": site.ID + "/config/web", "name": "web",
+		"type": "Microsoft.Web/sites/config", "location": site.Location, "properties": cfg})
+	return nil
+}

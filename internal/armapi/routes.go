@@ -70,6 +70,9 @@ func (a *API) subscriptionProvider(req *request, sub, ns string, rest []string) 
 			return a.purgeDeletedVault(req, sub, rest[1], rest[3])
 		}
 	}
+	if eq(ns, "Microsoft.Web") && len(rest) == 1 && eq(rest[0], "checknameavailability") && m == http.MethodPost {
+		return a.checkSiteName(req)
+	}
 	if len(rest) == 1 && m == http.MethodGet {
 		return a.listResources(req, sub, "", ns+"/"+rest[0])
 	}
@@ -89,6 +92,10 @@ func (a *API) resourceGroupProvider(req *request, sub, rg, ns string, rest []str
 		return a.setAppSettings(req, parentID(base, 2))
 	case len(rest) == 5 && eq(ns, "Microsoft.Web") && eq(rest[0], "sites") && eq(rest[2], "config") && eq(rest[3], "appsettings") && eq(rest[4], "list") && m == http.MethodPost:
 		return a.listAppSettings(req, parentID(base, 3))
+	case len(rest) == 4 && eq(ns, "Microsoft.Web") && eq(rest[0], "sites") && eq(rest[2], "config") && eq(rest[3], "slotConfigNames"):
+		return a.slotConfigNames(req, parentID(base, 2))
+	case len(rest) == 4 && eq(ns, "Microsoft.Web") && eq(rest[0], "sites") && eq(rest[2], "config") && eq(rest[3], "web") && m == http.MethodGet:
+		return a.siteConfig(req, parentID(base, 2))
 	case len(rest) == 4 && eq(ns, "Microsoft.KeyVault") && eq(rest[0], "vaults") && eq(rest[2], "accessPolicies") && m == http.MethodPut:
 		return a.accessPolicies(req, parentID(base, 2), rest[3])
 	}

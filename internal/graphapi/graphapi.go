@@ -90,6 +90,7 @@ func (a *API) Mount(mux *http.ServeMux) {
 	mux.Handle("POST /v1.0/directoryObjects/{id}/checkMemberGroups", h(false, a.checkMemberGroups))
 	mux.Handle("POST /v1.0/users/{id}/checkMemberGroups", h(false, a.checkMemberGroups))
 	mux.Handle("GET /v1.0/directoryObjects/{id}", h(false, a.getDirectoryObject))
+	mux.Handle("POST /v1.0/directoryObjects/getByIds", h(false, a.getByIDs))
 	mux.Handle("GET /v1.0/applications", h(false, a.listApplications))
 	mux.Handle("POST /v1.0/applications", h(true, a.createApplication))
 	mux.Handle("GET /v1.0/applications/{id}", h(false, a.getApplication))
