@@ -23,12 +23,36 @@ func Register(app *cli.App) {
 		cli.Group{Name: "ad sp", Short: "Manage Microsoft Entra service principals."},
 		cli.Group{Name: "ad app", Short: "Manage Microsoft Entra applications."},
 		cli.Group{Name: "ad signed-in-user", Short: "Show graph information about current signed-in user in CLI."},
+		cli.Group{Name: "group", Short: "Manage resource groups and template deployments."},
+		cli.Group{Name: "appservice", Short: "Manage App Service plans."},
+		cli.Group{Name: "appservice plan", Short: "Manage app service plans."},
+		cli.Group{Name: "webapp", Short: "Manage web apps."},
+		cli.Group{Name: "webapp identity", Short: "Manage web app's managed identity."},
+		cli.Group{Name: "webapp config", Short: "Configure a web app."},
+		cli.Group{Name: "webapp config appsettings", Short: "Configure web app settings. Updating or removing application settings will cause an app recycle."},
+		cli.Group{Name: "functionapp", Short: "Manage function apps."},
+		cli.Group{Name: "functionapp identity", Short: "Manage function app's managed identity."},
+		cli.Group{Name: "functionapp config", Short: "Configure a function app."},
+		cli.Group{Name: "functionapp config appsettings", Short: "Configure function app settings."},
+		cli.Group{Name: "identity", Short: "Managed Identities."},
+		cli.Group{Name: "keyvault", Short: "Manage KeyVault keys, secrets, and certificates."},
+		cli.Group{Name: "keyvault network-rule", Short: "Manage vault network ACLs."},
+		cli.Group{Name: "role", Short: "Manage Azure role-based access control (Azure RBAC)."},
+		cli.Group{Name: "role definition", Short: "Manage role definitions."},
+		cli.Group{Name: "role assignment", Short: "Manage role assignments."},
 	)
 	registerAccount(app)
 	registerADUser(app)
 	registerADGroup(app)
 	registerADSP(app)
 	registerADApp(app)
+	registerGroup(app)
+	registerAppService(app)
+	registerWebapp(app)
+	registerFunctionapp(app)
+	registerIdentity(app)
+	registerKeyVault(app)
+	registerRole(app)
 }
 
 // session opens the signed-in profile.
