@@ -315,6 +315,9 @@ func (a *App) Keyring() *token.Keyring { return a.keys }
 // Install is the installation: tenant and subscription.
 func (a *App) Install() bootstrap.Install { return a.install }
 
+// TLSConfig is a copy of the server's TLS configuration (the benchmark's bare server uses it for a fair ceiling).
+func (a *App) TLSConfig() *tls.Config { return a.tls.Clone() }
+
 // CAPath is where the CA certificate was written.
 func (a *App) CAPath() string { return a.caPath }
 
