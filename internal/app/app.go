@@ -177,7 +177,9 @@ func (a *App) rootKey(ctx context.Context) (barrier.RootKey, error) {
 
 // setupIdentity builds the directory and the token service, and creates the administrator on first start.
 func (a *App) setupIdentity(ctx context.Context) error {
-	a.dir = directory.New(directory.Config{Store: a.store, Now: a.now})
+	// In-memory caches are safe only where this process is the database's only writer.
+	cache := a.raw.Dialect() == "sqlite"
+	a.dir = directory.New(directory.Config{Store: a.store, Now: a.now, Cache: cache})
 	pw, _, err := bootstrap.EnsureAdmin(ctx, a.store, a.dir, a.install, a.cfg.AdminPassword, a.now())
 	if err != nil {
 		return fmt.Errorf("create administrator: %w", err)
@@ -199,9 +201,9 @@ func (a *App) setupIdentity(ctx context.Context) error {
 	a.oidc = oidcapi.New(oidcapi.Config{Directory: a.dir, Issuer: a.issuer, DefaultTenant: a.install.TenantID,
 		Zone: a.cfg.Zone, Lifetime: userLife, Now: a.now, Logger: a.logger})
 	a.validator = token.NewValidator(token.ValidatorConfig{Keys: a.keys, Now: a.now, Issuers: a.oidc.Issuers, Exists: a.dir.Exists})
-	a.secrets = keyvault.New(a.store, a.now)
+	a.secrets = keyvault.New(a.store, a.now, cache)
 	a.arm = arm.New(arm.Config{Store: a.store, Directory: a.dir, Now: a.now, Zone: a.cfg.Zone, Forget: a.validator.Forget,
-		VaultPurged: a.secrets.PurgeVault})
+		VaultPurged: a.secrets.PurgeVault, Cache: cache})
 	a.audit = audit.New(a.store, a.now)
 	a.batcher = audit.NewBatcher(a.audit, 100*time.Millisecond, 256)
 	return nil

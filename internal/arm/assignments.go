@@ -50,6 +50,7 @@ func roleDefinitionGUID(id string) string { return strings.ToLower(id[strings.La
 
 // CreateRoleAssignment is PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{name}.
 func (s *Service) CreateRoleAssignment(ctx context.Context, p Principal, scope, name string, body []byte) (rbac.Assignment, bool, error) {
+	defer s.invalidate()
 	scope, err := s.ValidScope(ctx, scope)
 	if err != nil {
 		return rbac.Assignment{}, false, err
@@ -135,6 +136,7 @@ func (s *Service) RoleAssignment(ctx context.Context, p Principal, scope, name s
 
 // DeleteRoleAssignment removes an assignment; it returns the deleted assignment, or found=false.
 func (s *Service) DeleteRoleAssignment(ctx context.Context, p Principal, scope, name string) (rbac.Assignment, bool, error) {
+	defer s.invalidate()
 	a, _, err := storage.GetJSON[rbac.Assignment](ctx, s.store, rbac.KindRoleAssignment, strings.ToLower(name))
 	if errors.Is(err, storage.ErrNotFound) || err == nil && scope != "" && !strings.EqualFold(strings.TrimSuffix(a.Properties.Scope, "/"), strings.TrimSuffix(scope, "/")) {
 		return rbac.Assignment{}, false, nil
@@ -276,6 +278,7 @@ func (s *Service) RoleDefinition(ctx context.Context, p Principal, guid string) 
 
 // PutRoleDefinition creates or updates a custom role.
 func (s *Service) PutRoleDefinition(ctx context.Context, p Principal, scope, guid string, body []byte) (RoleDefinition, error) {
+	defer s.invalidate()
 	if _, err := uuid.Parse(guid); err != nil {
 		return RoleDefinition{}, badRequest("InvalidRoleDefinitionId", "The role definition ID '%s' is not valid. The role definition ID must be a GUID.", guid)
 	}
@@ -318,6 +321,7 @@ func (s *Service) PutRoleDefinition(ctx context.Context, p Principal, scope, gui
 
 // DeleteRoleDefinition deletes a custom role that no assignment uses.
 func (s *Service) DeleteRoleDefinition(ctx context.Context, p Principal, scope, guid string) (RoleDefinition, bool, error) {
+	defer s.invalidate()
 	if _, ok := builtinByID(guid); ok {
 		return RoleDefinition{}, false, badRequest("RoleDefinitionUpdateNotPermitted", "Built-in roles cannot be deleted.")
 	}

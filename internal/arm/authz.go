@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/keyhaven/keyhaven/internal/rbac"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
@@ -37,12 +36,16 @@ func (s *Service) Allowed(ctx context.Context, p Principal, action, scope string
 	if err != nil {
 		return false, err
 	}
-	assignments, err := rbac.ForPrincipals(ctx, s.store, append(groups, p.ObjectID))
+	all, err := s.allAssignments(ctx)
 	if err != nil {
 		return false, err
 	}
-	for _, a := range assignments {
-		if !scopeCovers(a.Properties.Scope, scope) {
+	ids := map[string]bool{strings.ToLower(p.ObjectID): true}
+	for _, g := range groups {
+		ids[strings.ToLower(g)] = true
+	}
+	for _, a := range all {
+		if !ids[strings.ToLower(a.Properties.PrincipalID)] || !scopeCovers(a.Properties.Scope, scope) {
 			continue
 		}
 		role, ok := s.roleOf(ctx, a.Properties.RoleDefinitionID)

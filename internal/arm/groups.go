@@ -102,6 +102,7 @@ func (s *Service) ListResourceGroups(ctx context.Context, p Principal, sub strin
 // DeleteResourceGroup deletes a resource group and everything in it, with each resource's own deletion rules
 // (a site's system identity leaves the directory, a vault is soft-deleted).
 func (s *Service) DeleteResourceGroup(ctx context.Context, p Principal, sub, rg string) error {
+	defer s.invalidate()
 	id := ID{Subscription: strings.ToLower(sub), ResourceGroup: rg}
 	if err := s.authorize(ctx, p, "Microsoft.Resources/subscriptions/resourceGroups/delete", id.Scope()); err != nil {
 		return err

@@ -63,6 +63,7 @@ func typeOf(id ID) (resourceType, error) {
 // PutResource creates or replaces (patch=false) or updates (patch=true) a resource. It returns the resource and
 // whether it was created.
 func (s *Service) PutResource(ctx context.Context, p Principal, rawID string, body []byte, patch bool) (Resource, bool, error) {
+	defer s.invalidate()
 	id, err := ParseID(rawID)
 	if err != nil {
 		return Resource{}, false, badRequest("InvalidResourceId", "%s", err.Error())
@@ -172,6 +173,7 @@ func (s *Service) GetResource(ctx context.Context, p Principal, rawID string) (R
 // DeleteResource deletes a resource with its type's rules. Deleting what does not exist is not an error (ARM
 // answers 204), but a missing resource group is.
 func (s *Service) DeleteResource(ctx context.Context, p Principal, rawID string) (bool, error) {
+	defer s.invalidate()
 	id, err := ParseID(rawID)
 	if err != nil {
 		return false, badRequest("InvalidResourceId", "%s", err.Error())

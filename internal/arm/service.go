@@ -58,6 +58,9 @@ type Config struct {
 	Forget func(tenantID, objectID string)
 	// VaultPurged is told when a vault is purged, so its objects go with it.
 	VaultPurged func(ctx context.Context, name string) error
+	// Cache keeps vault configurations and role assignments in memory, emptied on every write. Only for a
+	// process that is its database's only writer (SQLite).
+	Cache bool
 }
 
 // Service is the resource manager.
@@ -68,6 +71,7 @@ type Service struct {
 	zone   string
 	forget func(tenantID, objectID string)
 	purged func(ctx context.Context, name string) error
+	cache  *cache
 }
 
 // New returns the service.
@@ -75,7 +79,11 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: cfg.Store, dir: cfg.Directory, now: cfg.Now, zone: cfg.Zone, forget: cfg.Forget, purged: cfg.VaultPurged}
+	s := &Service{store: cfg.Store, dir: cfg.Directory, now: cfg.Now, zone: cfg.Zone, forget: cfg.Forget, purged: cfg.VaultPurged}
+	if cfg.Cache {
+		s.cache = &cache{vaults: map[string]Vault{}}
+	}
+	return s
 }
 
 // Resource is an ARM resource as stored and served.

@@ -454,6 +454,7 @@ func (s *Service) PurgeDeletedVault(ctx context.Context, p Principal, sub, locat
 }
 
 func (s *Service) purge(ctx context.Context, name string) error {
+	defer s.invalidate()
 	key := strings.ToLower(name)
 	if s.purged != nil {
 		// The vault's objects go first: if this fails the vault stays deleted, and purging can be retried.
@@ -503,6 +504,7 @@ func (s *Service) CheckVaultName(ctx context.Context, name string) map[string]an
 
 // UpdateAccessPolicies applies PUT .../vaults/{name}/accessPolicies/{add|replace|remove}.
 func (s *Service) UpdateAccessPolicies(ctx context.Context, p Principal, vaultID, kind string, body []byte) ([]AccessPolicy, error) {
+	defer s.invalidate()
 	id, err := ParseID(vaultID)
 	if err != nil {
 		return nil, badRequest("InvalidResourceId", "%s", err.Error())
@@ -597,6 +599,17 @@ func subtractPermissions(a, b Permissions) Permissions {
 
 // VaultByName finds a vault by its (globally unique) name, for the data plane.
 func (s *Service) VaultByName(ctx context.Context, name string) (Vault, error) {
+	if v, ok := s.cachedVault(name); ok {
+		return v, nil
+	}
+	v, err := s.loadVault(ctx, name)
+	if err == nil {
+		s.storeVault(v)
+	}
+	return v, err
+}
+
+func (s *Service) loadVault(ctx context.Context, name string) (Vault, error) {
 	ref, _, err := storage.GetJSON[vaultRef](ctx, s.store, kindVaultName, strings.ToLower(name))
 	if err != nil {
 		return Vault{}, err

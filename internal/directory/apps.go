@@ -129,6 +129,7 @@ func (s *Service) Applications(ctx context.Context, tenantID string) ([]Applicat
 
 // DeleteApplication removes an application, its credentials and its service principal.
 func (s *Service) DeleteApplication(ctx context.Context, tenantID, idOrAppID string) error {
+	defer s.groups.clear()
 	app, err := s.Application(ctx, tenantID, idOrAppID)
 	if err != nil {
 		return err
@@ -267,6 +268,7 @@ func (s *Service) ServicePrincipals(ctx context.Context, tenantID string) ([]Ser
 
 // DeleteServicePrincipal removes a service principal and its memberships; the application stays.
 func (s *Service) DeleteServicePrincipal(ctx context.Context, tenantID, idOrAppID string) error {
+	defer s.groups.clear()
 	sp, err := s.ServicePrincipal(ctx, tenantID, idOrAppID)
 	if err != nil {
 		return err

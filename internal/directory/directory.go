@@ -80,6 +80,9 @@ type Config struct {
 	Now func() time.Time
 	// Lockout tunes sign-in throttling; zero values take the defaults.
 	Lockout LockoutPolicy
+	// Cache keeps group memberships in memory, emptied on every membership change. Only for a process that is
+	// its database's only writer (SQLite).
+	Cache bool
 }
 
 // Service is the directory.
@@ -87,6 +90,7 @@ type Service struct {
 	store   storage.Store
 	now     func() time.Time
 	lockout *lockout
+	groups  *groupCache
 }
 
 // New returns a directory on a store.
@@ -95,7 +99,11 @@ func New(cfg Config) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: cfg.Store, now: now, lockout: newLockout(cfg.Lockout, now)}
+	s := &Service{store: cfg.Store, now: now, lockout: newLockout(cfg.Lockout, now)}
+	if cfg.Cache {
+		s.groups = &groupCache{m: map[string][]string{}}
+	}
+	return s
 }
 
 // CreateTenant records a tenant (first start does this once).

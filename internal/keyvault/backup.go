@@ -72,6 +72,7 @@ func (s *Store) Backup(ctx context.Context, sealer Sealer, subscriptionID, vault
 // Restore puts every version of a backed-up secret into a vault, with their ids. The name must be free (not
 // live, not soft-deleted); a blob from another subscription, or tampered with, is refused.
 func (s *Store) Restore(ctx context.Context, sealer Sealer, subscriptionID, vault string, blob []byte) (Version, error) {
+	defer s.cache.drop(vault, "")
 	if !bytes.HasPrefix(blob, backupMagic) {
 		return Version{}, ErrInvalidBackup
 	}

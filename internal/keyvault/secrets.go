@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/storage"
@@ -84,14 +85,66 @@ type Deleted struct {
 type Store struct {
 	store storage.Store
 	now   func() time.Time
+	cache *versionCache
 }
 
-// New returns the secrets store.
-func New(store storage.Store, now func() time.Time) *Store {
+// New returns the secrets store. With cache set (only for a process that is its database's only writer, SQLite),
+// current versions are kept in memory and dropped on every write to their secret.
+func New(store storage.Store, now func() time.Time, cache bool) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{store: store, now: now}
+	s := &Store{store: store, now: now}
+	if cache {
+		s.cache = &versionCache{m: map[string]Version{}}
+	}
+	return s
+}
+
+// versionCache maps vault/name/version ("" for the current one) to the version.
+type versionCache struct {
+	mu sync.RWMutex // guards m
+	m  map[string]Version
+}
+
+func (c *versionCache) get(k string) (Version, bool) {
+	if c == nil {
+		return Version{}, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *versionCache) put(k string, v Version) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.m) > 100_000 {
+		c.m = map[string]Version{}
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+}
+
+// drop forgets every cached version of one secret, or of a whole vault (name "").
+func (c *versionCache) drop(vault, name string) {
+	if c == nil {
+		return
+	}
+	prefix := vkey(vault)
+	if name != "" {
+		prefix = skey(vault, name) + "/"
+	}
+	c.mu.Lock()
+	for k := range c.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
 }
 
 func vkey(vault string) string            { return strings.ToLower(vault) + "/" }
@@ -115,6 +168,7 @@ type SetInput struct {
 
 // Set writes a new version and makes it current. A soft-deleted name cannot be reused (ErrDeleted).
 func (s *Store) Set(ctx context.Context, vault, name string, in SetInput) (Version, error) {
+	defer s.cache.drop(vault, name)
 	now := s.now().Unix()
 	v := Version{Name: name, Version: newVersionID(), Value: in.Value, ContentType: in.ContentType, Tags: in.Tags,
 		Attributes: Attributes{Enabled: in.Enabled == nil || *in.Enabled, NBF: in.NBF, Exp: in.Exp, Created: now, Updated: now}}
@@ -141,7 +195,15 @@ func (s *Store) Set(ctx context.Context, vault, name string, in SetInput) (Versi
 
 // Get reads a version ("" for the current one).
 func (s *Store) Get(ctx context.Context, vault, name, version string) (Version, error) {
-	return s.get(ctx, s.store, vault, name, version)
+	k := skey(vault, name) + "/" + strings.ToLower(version)
+	if v, ok := s.cache.get(k); ok {
+		return v, nil
+	}
+	v, err := s.get(ctx, s.store, vault, name, version)
+	if err == nil {
+		s.cache.put(k, v)
+	}
+	return v, err
 }
 
 func (s *Store) get(ctx context.Context, r storage.Reader, vault, name, version string) (Version, error) {
@@ -179,6 +241,7 @@ type UpdateInput struct {
 
 // Update changes a version's attributes, tags or content type; the value never changes.
 func (s *Store) Update(ctx context.Context, vault, name, version string, in UpdateInput) (Version, error) {
+	defer s.cache.drop(vault, name)
 	var out Version
 	err := s.store.InTx(ctx, func(tx storage.Tx) error {
 		cur, err := s.get(ctx, tx, vault, name, version)
@@ -258,6 +321,7 @@ func (s *Store) Versions(ctx context.Context, vault, name string, max int, token
 
 // Delete soft-deletes a secret with all its versions, scheduled for purge after retentionDays.
 func (s *Store) Delete(ctx context.Context, vault, name string, retentionDays int) (Deleted, Version, error) {
+	defer s.cache.drop(vault, name)
 	var d Deleted
 	var cur Version
 	err := s.store.InTx(ctx, func(tx storage.Tx) error {
@@ -320,6 +384,7 @@ func (s *Store) DeletedVersion(ctx context.Context, vault string, d Deleted) (Ve
 
 // Recover brings a soft-deleted secret back with all its versions.
 func (s *Store) Recover(ctx context.Context, vault, name string) (Version, error) {
+	defer s.cache.drop(vault, name)
 	var v Version
 	err := s.store.InTx(ctx, func(tx storage.Tx) error {
 		d, version, err := storage.GetJSON[Deleted](ctx, tx, kindDeletedSecret, skey(vault, name))
@@ -343,6 +408,7 @@ func (s *Store) Recover(ctx context.Context, vault, name string) (Version, error
 
 // Purge deletes a soft-deleted secret and all its versions for good.
 func (s *Store) Purge(ctx context.Context, vault, name string) error {
+	defer s.cache.drop(vault, name)
 	return s.store.InTx(ctx, func(tx storage.Tx) error {
 		if err := tx.Delete(ctx, kindDeletedSecret, skey(vault, name), 0); errors.Is(err, storage.ErrNotFound) {
 			return ErrNotFound
@@ -404,6 +470,7 @@ func (s *Store) PurgeExpired(ctx context.Context) (int, error) {
 
 // PurgeVault deletes every secret of a vault (when the vault itself is purged).
 func (s *Store) PurgeVault(ctx context.Context, vault string) error {
+	defer s.cache.drop(vault, "")
 	for _, kind := range []string{kindSecretVersion, kindSecret, kindDeletedSecret} {
 		for {
 			page, err := s.store.List(ctx, kind, storage.ListOptions{Prefix: vkey(vault), Limit: storage.MaxPageSize})

@@ -30,6 +30,9 @@ type Store struct {
 	reader *sql.DB
 	// rstmts and wstmts cache prepared statements on the two pools.
 	rstmts, wstmts *stmtCache
+	// txQueue feeds SQLite's group committer; nil for PostgreSQL.
+	txQueue       chan txRequest
+	committerDone chan struct{}
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -102,6 +105,8 @@ func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	reader.SetConnMaxIdleTime(0)
 	s.reader = reader
 	s.rstmts, s.wstmts = newStmtCache(reader), newStmtCache(writer)
+	s.txQueue, s.committerDone = make(chan txRequest, maxGroup), make(chan struct{})
+	go s.committer()
 	return s, nil
 }
 
@@ -137,17 +142,28 @@ func (s *Store) List(ctx context.Context, kind string, opts storage.ListOptions)
 }
 
 // Create implements storage.Writer.
-func (s *Store) Create(ctx context.Context, rec storage.Record) (storage.Record, error) {
+func (s *Store) Create(ctx context.Context, rec storage.Record) (out storage.Record, err error) {
+	if s.txQueue != nil {
+		err = s.groupTx(ctx, func(tx storage.Tx) (err error) { out, err = tx.Create(ctx, rec); return err })
+		return out, err
+	}
 	return ops{s.d, poolQuerier{s.wstmts}, ""}.create(ctx, rec)
 }
 
 // Put implements storage.Writer.
-func (s *Store) Put(ctx context.Context, rec storage.Record) (storage.Record, error) {
+func (s *Store) Put(ctx context.Context, rec storage.Record) (out storage.Record, err error) {
+	if s.txQueue != nil {
+		err = s.groupTx(ctx, func(tx storage.Tx) (err error) { out, err = tx.Put(ctx, rec); return err })
+		return out, err
+	}
 	return ops{s.d, poolQuerier{s.wstmts}, ""}.put(ctx, rec)
 }
 
 // Delete implements storage.Writer.
 func (s *Store) Delete(ctx context.Context, kind, key string, version int64) error {
+	if s.txQueue != nil {
+		return s.groupTx(ctx, func(tx storage.Tx) error { return tx.Delete(ctx, kind, key, version) })
+	}
 	return ops{s.d, poolQuerier{s.wstmts}, ""}.delete(ctx, kind, key, version)
 }
 
@@ -167,6 +183,9 @@ func (s *Store) InTx(ctx context.Context, fn func(tx storage.Tx) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, fn func(tx storage.Tx) error) error {
+	if s.txQueue != nil {
+		return s.groupTx(ctx, fn)
+	}
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -190,6 +209,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close implements storage.Store. For SQLite it also checkpoints the WAL into the main file.
 func (s *Store) Close() error {
 	var errs []error
+	if s.txQueue != nil {
+		close(s.txQueue) // in-flight groups finish first
+		<-s.committerDone
+	}
 	s.rstmts.close()
 	s.wstmts.close()
 	if s.reader != s.writer && s.reader != nil {
