@@ -2,9 +2,12 @@ package armapi
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/keyhaven/keyhaven/internal/arm"
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/bootstrap"
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/rbac"
@@ -335,5 +338,54 @@ func (a *API) siteConfig(req *request, siteID string) error {
 	}
 	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"id": site.ID + "/config/web", "name": "web",
 		"type": "Microsoft.Web/sites/config", "location": site.Location, "properties": cfg})
+	return nil
+}
+
+// auditRecords serves keyhaven's audit trail: GET /subscriptions/{s}/providers/Keyhaven.Audit/records with
+// optional vault, caller (object id), since and until (RFC 3339), result (a status code, or "success" /
+// "failure") and plane filters. Reading it needs Microsoft.Insights/eventtypes/values/read on the subscription
+// (Reader and above).
+func (a *API) auditRecords(req *request, sub string) error {
+	if ok, err := a.cfg.ARM.Allowed(req.r.Context(), req.p, "Microsoft.Insights/eventtypes/values/read", "/subscriptions/"+strings.ToLower(sub), false); err != nil {
+		return err
+	} else if !ok {
+		return &arm.Error{Code: "AuthorizationFailed", HTTPStatus: http.StatusForbidden, Message: "The client '" + req.p.Name + "' with object id '" + req.p.ObjectID +
+			"' does not have authorization to perform action 'Microsoft.Insights/eventtypes/values/read' over scope '/subscriptions/" + sub + "' or the scope is invalid."}
+	}
+	q := req.r.URL.Query()
+	f := audit.Filter{CallerOID: q.Get("caller"), Plane: q.Get("plane")}
+	for _, t := range []struct {
+		name string
+		into *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			ts, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return &arm.Error{Code: "InvalidParameter", HTTPStatus: http.StatusBadRequest, Message: "'" + t.name + "' must be an RFC 3339 time."}
+			}
+			*t.into = ts
+		}
+	}
+	recs, err := a.cfg.Audit.List(req.r.Context(), f)
+	if err != nil {
+		return err
+	}
+	vault, result := strings.ToLower(q.Get("vault")), strings.ToLower(q.Get("result"))
+	out := []audit.Record{}
+	for _, r := range recs {
+		if vault != "" && !strings.HasPrefix(strings.ToLower(r.Target), vault+"/") && !strings.EqualFold(r.Target, vault) &&
+			!strings.Contains(strings.ToLower(r.Target), "/vaults/"+vault) {
+			continue
+		}
+		switch {
+		case result == "":
+		case result == "success" && r.Status < 400, result == "failure" && r.Status >= 400:
+		case result == strconv.Itoa(r.Status):
+		default:
+			continue
+		}
+		out = append(out, r)
+	}
+	writeList(req.w, out)
 	return nil
 }

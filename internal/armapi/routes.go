@@ -70,6 +70,9 @@ func (a *API) subscriptionProvider(req *request, sub, ns string, rest []string) 
 			return a.purgeDeletedVault(req, sub, rest[1], rest[3])
 		}
 	}
+	if eq(ns, "Keyhaven.Audit") && len(rest) == 1 && eq(rest[0], "records") && m == http.MethodGet {
+		return a.auditRecords(req, sub)
+	}
 	if eq(ns, "Microsoft.Web") && len(rest) == 1 && eq(rest[0], "checknameavailability") && m == http.MethodPost {
 		return a.checkSiteName(req)
 	}
