@@ -22,7 +22,7 @@ import (
 )
 
 // adminPrincipal is the bootstrap administrator as the resource manager sees it.
-func adminPrincipal(t *testing.T, env *testenv.Env) karm.Principal {
+func adminPrincipal(t testing.TB, env *testenv.Env) karm.Principal {
 	t.Helper()
 	u, err := env.App.Directory().User(context.Background(), env.TenantID, "admin")
 	if err != nil {
@@ -32,7 +32,7 @@ func adminPrincipal(t *testing.T, env *testenv.Env) karm.Principal {
 }
 
 // grant assigns a built-in role to a principal at a scope, as the administrator.
-func grant(t *testing.T, env *testenv.Env, principalID, roleID, scope string) {
+func grant(t testing.TB, env *testenv.Env, principalID, roleID, scope string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"properties": map[string]any{
 		"roleDefinitionId": "/subscriptions/" + env.SubscriptionID + "/providers/Microsoft.Authorization/roleDefinitions/" + roleID,

@@ -15,7 +15,7 @@ import (
 )
 
 // armCall sends an ARM request with a bearer token; path includes the query.
-func armCall(t *testing.T, env *testenv.Env, tok, method, path string, body any) (int, map[string]any) {
+func armCall(t testing.TB, env *testenv.Env, tok, method, path string, body any) (int, map[string]any) {
 	t.Helper()
 	var rd *bytes.Reader
 	switch b := body.(type) {

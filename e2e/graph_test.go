@@ -13,7 +13,7 @@ import (
 )
 
 // userToken signs in with the password grant as the Azure CLI would, for a resource.
-func userToken(t *testing.T, env *testenv.Env, username, password, resource string) string {
+func userToken(t testing.TB, env *testenv.Env, username, password, resource string) string {
 	t.Helper()
 	status, body := tokenResponse(t, env, "/"+env.TenantID+"/oauth2/token", url.Values{
 		"grant_type": {"password"}, "client_id": {"04b07795-8ddb-461a-bbee-02f9e1bf7b46"},

@@ -30,7 +30,7 @@ var vaultAudience = token.Expect{Audiences: []string{"https://vault.azure.net"}}
 
 // servicePrincipal registers an application with a service principal and a client secret, as
 // `keyhaven ad sp create-for-rbac` does.
-func servicePrincipal(t *testing.T, env *testenv.Env, name string) (directory.Application, directory.ServicePrincipal, string) {
+func servicePrincipal(t testing.TB, env *testenv.Env, name string) (directory.Application, directory.ServicePrincipal, string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := env.App.Directory()
@@ -50,7 +50,7 @@ func servicePrincipal(t *testing.T, env *testenv.Env, name string) (directory.Ap
 }
 
 // selfSignedCert makes an RSA client certificate and its key.
-func selfSignedCert(t *testing.T, cn string) (*x509.Certificate, *rsa.PrivateKey) {
+func selfSignedCert(t testing.TB, cn string) (*x509.Certificate, *rsa.PrivateKey) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -145,7 +145,7 @@ func TestClientCertificateCredential(t *testing.T) {
 }
 
 // tokenResponse posts a token request and decodes the answer.
-func tokenResponse(t *testing.T, env *testenv.Env, path string, form url.Values) (int, map[string]any) {
+func tokenResponse(t testing.TB, env *testenv.Env, path string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	resp, err := env.HTTP.PostForm("https://login.microsoftonline.com"+path, form)
 	if err != nil {

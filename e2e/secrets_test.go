@@ -20,18 +20,33 @@ import (
 
 // vaultFixture is a vault made through the management plane and a service principal to call it with.
 type vaultFixture struct {
-	env      *testenv.Env
-	admin    string // management token of the administrator
-	vaultID  string
-	spID     string
-	appID    string
-	client   *azsecrets.Client
-	resource string
+	env     *testenv.Env
+	admin   string // management token of the administrator
+	vaultID string
+	spID    string
+	appID   string
+	client  *azsecrets.Client
+	secret  string
+	name    string
+}
+
+// freshClient is a new client (with no cached token) for the fixture's service principal.
+func (f *vaultFixture) freshClient(t testing.TB) *azsecrets.Client {
+	t.Helper()
+	cred, err := azidentity.NewClientSecretCredential(f.env.TenantID, f.appID, f.secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: sdkOptions(f.env, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := azsecrets.NewClient("https://"+f.name+".vault.azure.net", cred, &azsecrets.ClientOptions{ClientOptions: sdkOptions(f.env, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // newVault creates a resource group and a vault (properties merged over the defaults) and a secrets client for
 // a new service principal, with the SDK's challenge-resource verification on.
-func newVault(t *testing.T, env *testenv.Env, name string, props map[string]any) *vaultFixture {
+func newVault(t testing.TB, env *testenv.Env, name string, props map[string]any) *vaultFixture {
 	t.Helper()
 	admin := userToken(t, env, "admin", testenv.AdminPassword, "https://management.azure.com/")
 	rg := "/subscriptions/" + env.SubscriptionID + "/resourceGroups/kv-rg"
@@ -53,11 +68,11 @@ func newVault(t *testing.T, env *testenv.Env, name string, props map[string]any)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &vaultFixture{env: env, admin: admin, vaultID: b["id"].(string), spID: sp.ID, appID: sp.AppID, client: client}
+	return &vaultFixture{env: env, admin: admin, vaultID: b["id"].(string), spID: sp.ID, appID: sp.AppID, client: client, secret: secret, name: name}
 }
 
 // setPolicy replaces the vault's access policy for an object with the given secret permissions.
-func (f *vaultFixture) setPolicy(t *testing.T, objectID string, perms ...string) {
+func (f *vaultFixture) setPolicy(t testing.TB, objectID string, perms ...string) {
 	t.Helper()
 	s, b := armCall(t, f.env, f.admin, "PUT", f.vaultID+"/accessPolicies/replace"+api, map[string]any{"properties": map[string]any{"accessPolicies": []any{
 		map[string]any{"tenantId": f.env.TenantID, "objectId": objectID, "permissions": map[string]any{"secrets": perms}}}}})
@@ -70,7 +85,7 @@ func (f *vaultFixture) setPolicy(t *testing.T, objectID string, perms ...string)
 	}
 }
 
-func (f *vaultFixture) patchVault(t *testing.T, props map[string]any) {
+func (f *vaultFixture) patchVault(t testing.TB, props map[string]any) {
 	t.Helper()
 	if s, b := armCall(t, f.env, f.admin, "PATCH", f.vaultID+api, map[string]any{"properties": props}); s != 200 {
 		t.Fatalf("patch vault: %d %v", s, b)
