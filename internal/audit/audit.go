@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/keyhaven/keyhaven/storage"
@@ -52,11 +53,7 @@ func (l *Log) Append(ctx context.Context, r Record) error {
 	if r.Time.IsZero() {
 		r.Time = l.now()
 	}
-	r.Time = r.Time.UTC()
-	b := make([]byte, 4)
-	rand.Read(b)
-	key := fmt.Sprintf("%020d-%s", r.Time.UnixNano(), hex.EncodeToString(b))
-	return storage.CreateJSON(ctx, l.store, kind, key, r)
+	return l.appendAll(ctx, []Record{r})
 }
 
 // Filter selects records; zero fields match everything.
@@ -69,10 +66,15 @@ type Filter struct {
 
 // List returns the records that match, oldest first.
 func (l *Log) List(ctx context.Context, f Filter) ([]Record, error) {
-	all, err := storage.ListAll[Record](ctx, l.store, kind, "")
+	batches, err := storage.ListAll[[]Record](ctx, l.store, kind, "")
 	if err != nil {
 		return nil, err
 	}
+	var all []Record
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
 	var out []Record
 	for _, r := range all {
 		if (!f.Since.IsZero() && r.Time.Before(f.Since)) || (!f.Until.IsZero() && r.Time.After(f.Until)) ||
@@ -122,7 +124,7 @@ func (b *Batcher) Run(ctx context.Context, onError func(error)) {
 		if err := b.log.appendAll(context.WithoutCancel(ctx), batch); err != nil && onError != nil {
 			onError(err)
 		}
-		batch = batch[:0]
+		batch = nil
 	}
 	for {
 		select {
@@ -147,17 +149,16 @@ func (b *Batcher) Close() {
 	<-b.done
 }
 
+// appendAll stores records as one batch: one row, sealed once, keyed by the first record's time.
 func (l *Log) appendAll(ctx context.Context, recs []Record) error {
-	return l.store.InTx(ctx, func(tx storage.Tx) error {
-		for _, r := range recs {
-			r.Time = r.Time.UTC()
-			b := make([]byte, 4)
-			rand.Read(b)
-			key := fmt.Sprintf("%020d-%s", r.Time.UnixNano(), hex.EncodeToString(b))
-			if err := storage.CreateJSON(ctx, tx, kind, key, r); err != nil {
-				return err
-			}
-		}
+	if len(recs) == 0 {
 		return nil
-	})
+	}
+	for i := range recs {
+		recs[i].Time = recs[i].Time.UTC()
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	key := fmt.Sprintf("%020d-%s", recs[0].Time.UnixNano(), hex.EncodeToString(b))
+	return storage.CreateJSON(ctx, l.store, kind, key, recs)
 }
