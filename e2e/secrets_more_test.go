@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,9 +14,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
+	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/config"
 	"github.com/keyhaven/keyhaven/internal/testenv"
+	"github.com/keyhaven/keyhaven/internal/token"
 	"github.com/keyhaven/keyhaven/storage/sqlstore/sqltest"
 )
 
@@ -161,4 +164,135 @@ func FuzzVaultRequests(f *testing.F) {
 			t.Fatalf("%s %s %q: %d %s", method, path, body, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// rawGet sends GET secret with a token and optional headers; it returns the status and the inner error code.
+func rawGet(t testing.TB, env *testenv.Env, vault, tok string, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "https://"+vault+".vault.azure.net/secrets/s/?api-version=7.5", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := env.HTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Error struct {
+			InnerError struct {
+				Code string `json:"code"`
+			} `json:"innererror"`
+		} `json:"error"`
+	}
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body.Error.InnerError.Code
+}
+
+// TestFirewallProxiesAndTrustedServices: X-Forwarded-For counts only from a configured trusted proxy, and a
+// trusted Azure service passes a Deny firewall only with bypass=AzureServices.
+func TestFirewallProxiesAndTrustedServices(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		env := testenv.Start(t, testenv.Options{Configure: func(c *config.Config) {
+			if trusted {
+				c.TrustedProxies = "127.0.0.1"
+			}
+		}})
+		f := newVault(t, env, "edgevault", nil)
+		tok := spVaultToken(t, env, f)
+		c := f.freshClient(t)
+		f.setPolicy(t, f.spID, "get", "set")
+		c.SetSecret(context.Background(), "s", azsecrets.SetSecretParameters{Value: to.Ptr("v")}, nil)
+		f.patchVault(t, map[string]any{"networkAcls": map[string]any{"defaultAction": "Deny", "bypass": "None", "ipRules": []any{map[string]any{"value": "203.0.113.0/24"}}}})
+		status, inner := rawGet(t, env, "edgevault", tok, map[string]string{"X-Forwarded-For": "203.0.113.7"})
+		if trusted && status != 200 {
+			t.Errorf("forwarded address through a trusted proxy: %d %s", status, inner)
+		}
+		if !trusted && (status != 403 || inner != "ForbiddenByFirewall") {
+			t.Errorf("X-Forwarded-For believed from an untrusted peer: %d %s", status, inner)
+		}
+		if status, inner := rawGet(t, env, "edgevault", tok, nil); status != 403 || inner != "ForbiddenByFirewall" {
+			t.Errorf("unlisted address: %d %s", status, inner)
+		}
+		if !trusted {
+			continue
+		}
+		// A token of a trusted Azure service (App Service's first-party app id) for an existing principal.
+		_, sp, _ := servicePrincipal(t, env, "platform")
+		f.setPolicy(t, sp.ID, "get")
+		svc, _, err := token.NewIssuer(env.App.Keyring(), nil).Issue(token.Claims{Aud: "https://vault.azure.net", Iss: "https://sts.windows.net/" + env.TenantID + "/",
+			Idtyp: "app", Oid: sp.ID, Sub: sp.ID, Tid: env.TenantID, AppID: "abfa0a7c-a6b6-4736-8310-5855508787cd", AppIDAcr: "2", Ver: "1.0"}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, inner := rawGet(t, env, "edgevault", svc, nil); status != 403 || inner != "ForbiddenByFirewall" {
+			t.Errorf("trusted service with bypass=None: %d %s", status, inner)
+		}
+		f.patchVault(t, map[string]any{"networkAcls": map[string]any{"defaultAction": "Deny", "bypass": "AzureServices", "ipRules": []any{}}})
+		if status, inner := rawGet(t, env, "edgevault", svc, nil); status != 200 {
+			t.Errorf("trusted service with bypass=AzureServices: %d %s", status, inner)
+		}
+		if status, _ := rawGet(t, env, "edgevault", tok, nil); status != 403 {
+			t.Errorf("an ordinary caller with bypass=AzureServices: %d", status)
+		}
+	}
+}
+
+// TestCompoundIdentityAndAudit: a policy with an applicationId applies only through that application; the audit
+// trail records every call, and never a value.
+func TestCompoundIdentityAndAudit(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	ctx := context.Background()
+	f := newVault(t, env, "compound", nil)
+	user, _ := env.App.Directory().CreateUser(ctx, env.TenantID, directoryUser("erin"))
+	viaApp, _, _ := servicePrincipal(t, env, "erins-app")
+	s, b := armCall(t, env, f.admin, "PUT", f.vaultID+"/accessPolicies/add"+api, map[string]any{"properties": map[string]any{"accessPolicies": []any{
+		map[string]any{"tenantId": env.TenantID, "objectId": user.ID, "applicationId": viaApp.AppID, "permissions": map[string]any{"secrets": []any{"get"}}}}}})
+	if s != 200 {
+		t.Fatalf("compound policy: %d %v", s, b)
+	}
+	f.setPolicy(t, f.spID, "set")
+	f.client.SetSecret(ctx, "s", azsecrets.SetSecretParameters{Value: to.Ptr("needle-value-7f3a")}, nil)
+	// Erin through the Azure CLI (another application): refused.
+	cliTok := userToken(t, env, user.UserPrincipalName, "Erin-Passw0rd!", "https://vault.azure.net")
+	if status, inner := rawGet(t, env, "compound", cliTok, nil); status != 403 || inner != "ForbiddenByPolicy" {
+		t.Errorf("compound identity through another app: %d %s", status, inner)
+	}
+	// Erin through her application: allowed.
+	status, body := tokenResponse(t, env, "/"+env.TenantID+"/oauth2/token", map[string][]string{"grant_type": {"password"}, "client_id": {viaApp.AppID},
+		"username": {user.UserPrincipalName}, "password": {"Erin-Passw0rd!"}, "resource": {"https://vault.azure.net"}})
+	if status != 200 {
+		t.Fatalf("token through the app: %v", body)
+	}
+	if status, inner := rawGet(t, env, "compound", body["access_token"].(string), nil); status != 200 {
+		t.Errorf("compound identity through its app: %d %s", status, inner)
+	}
+	// The audit trail: the calls are there, with caller and outcome, and no value anywhere.
+	time.Sleep(300 * time.Millisecond) // data-plane records are batched
+	recs, err := env.App.Audit().List(ctx, audit.Filter{Plane: "data"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allowed, refused bool
+	for _, r := range recs {
+		if r.Target == "compound/secrets/s" && r.Operation == "SecretGet" && r.CallerOID == user.ID {
+			if r.Status == 200 {
+				allowed = true
+			}
+			if r.Status == 403 && strings.Contains(r.Code, "ForbiddenByPolicy") {
+				refused = true
+			}
+		}
+		if r.RequestID == "" || r.ClientIP == "" {
+			t.Errorf("record without request id or client: %+v", r)
+		}
+	}
+	if !allowed || !refused {
+		t.Errorf("audit lacks the calls (allowed %v, refused %v) among %d records", allowed, refused, len(recs))
+	}
+	all, _ := env.App.Audit().List(ctx, audit.Filter{})
+	if b, _ := json.Marshal(all); strings.Contains(string(b), "needle-value-7f3a") || strings.Contains(string(b), "Erin-Passw0rd") {
+		t.Fatal("the audit trail holds a secret value or a password")
+	}
 }
