@@ -27,6 +27,8 @@ import (
 	"github.com/keyhaven/keyhaven/internal/keyvault"
 	"github.com/keyhaven/keyhaven/internal/kvapi"
 	"github.com/keyhaven/keyhaven/internal/metrics"
+	"github.com/keyhaven/keyhaven/internal/msi"
+	"github.com/keyhaven/keyhaven/internal/msiapi"
 	"github.com/keyhaven/keyhaven/internal/oidcapi"
 	"github.com/keyhaven/keyhaven/internal/pki"
 	"github.com/keyhaven/keyhaven/internal/token"
@@ -70,6 +72,7 @@ type App struct {
 	arm       *arm.Service
 	audit     *audit.Log
 	batcher   *audit.Batcher
+	runtime   *msi.Service
 	secrets   *keyvault.Store
 	barrier   *barrier.Barrier
 	// adminPassword is the generated administrator password, shown once in the banner.
@@ -205,6 +208,7 @@ func (a *App) setupIdentity(ctx context.Context) error {
 	a.arm = arm.New(arm.Config{Store: a.store, Directory: a.dir, Now: a.now, Zone: a.cfg.Zone, Forget: a.validator.Forget,
 		VaultPurged: a.secrets.PurgeVault, Cache: cache})
 	a.audit = audit.New(a.store, a.now)
+	a.runtime = msi.New(msi.Config{Store: a.store, ARM: a.arm, Directory: a.dir, Issuer: a.issuer, Lifetime: miLife, Now: a.now})
 	a.batcher = audit.NewBatcher(a.audit, 100*time.Millisecond, 256)
 	return nil
 }
@@ -261,10 +265,10 @@ func writeIfChanged(path string, data []byte, mode os.FileMode) error {
 func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 	m := metrics.New(version.String())
 	areas := map[string]area{
-		AreaServer: {httpx.ShapeAzure, serverMux(a.store, m, a.oidc)},
+		AreaServer: {httpx.ShapeAzure, serverMux(a.store, m, a.oidc, msiapi.New(a.runtime))},
 		AreaVault:  {httpx.ShapeAzure, muxOf(a.vaultAPI())},
-		AreaLogin:  {httpx.ShapeOAuth2, loginMux(a.oidc)},
-		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, ARM: a.arm, Validator: a.validator,
+		AreaLogin:  {httpx.ShapeOAuth2, loginMux(a.oidc, msiapi.New(a.runtime))},
+		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, ARM: a.arm, Runtime: a.runtime, Validator: a.validator,
 			Audit: a.audit, Zone: a.cfg.Zone, Logger: a.logger, Now: a.now}))},
 		AreaGraph: {httpx.ShapeGraph, muxOf(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
 	}

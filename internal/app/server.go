@@ -7,15 +7,18 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/metrics"
+	"github.com/keyhaven/keyhaven/internal/msiapi"
 	"github.com/keyhaven/keyhaven/internal/oidcapi"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
 // serverMux is the server's own endpoints: health, readiness and metrics.
-func serverMux(store storage.Store, m *metrics.Metrics, oidc *oidcapi.API) http.Handler {
+func serverMux(store storage.Store, m *metrics.Metrics, oidc *oidcapi.API, runtime *msiapi.API) http.Handler {
 	mux := http.NewServeMux()
-	// The token service also answers on the bare host, for clients pointed at keyhaven's address.
+	// The token service (and the runners' endpoint) also answer on the bare host, for clients pointed at
+	// keyhaven's address.
 	oidc.Mount(mux)
+	runtime.Mount(mux)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -36,9 +39,10 @@ func serverMux(store storage.Store, m *metrics.Metrics, oidc *oidcapi.API) http.
 }
 
 // loginMux is the token service on its own host names (login.microsoftonline.com, login.<zone>, ...).
-func loginMux(oidc *oidcapi.API) http.Handler {
+func loginMux(oidc *oidcapi.API, runtime *msiapi.API) http.Handler {
 	mux := http.NewServeMux()
 	oidc.Mount(mux)
+	runtime.Mount(mux)
 	mux.Handle("/", httpx.Handle(httpx.ShapeOAuth2, func(w http.ResponseWriter, r *http.Request) error {
 		return httpx.E(httpx.CodeOAuthNotFound, "There is no token service endpoint at %s %s.", r.Method, r.URL.Path)
 	}))

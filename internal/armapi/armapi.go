@@ -20,6 +20,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/authn"
 	"github.com/keyhaven/keyhaven/internal/directory"
 	"github.com/keyhaven/keyhaven/internal/httpx"
+	"github.com/keyhaven/keyhaven/internal/msi"
 	"github.com/keyhaven/keyhaven/internal/token"
 	"github.com/keyhaven/keyhaven/storage"
 )
@@ -39,6 +40,8 @@ type Config struct {
 	Store     storage.Store
 	Directory *directory.Service
 	ARM       *arm.Service
+	// Runtime issues runner credentials (keyhaven webapp run).
+	Runtime   *msi.Service
 	Validator *token.Validator
 	Audit     *audit.Log
 	Zone      string

@@ -389,3 +389,30 @@ func (a *API) auditRecords(req *request, sub string) error {
 	writeList(req.w, out)
 	return nil
 }
+
+// runtimeCredential is keyhaven's action POST {app id}/keyhavenRuntimeCredential: a credential for a runner of
+// the app (keyhaven webapp run), for whoever may deploy to it (write on the app).
+func (a *API) runtimeCredential(req *request, appID string) error {
+	req.op, req.target = "POST keyhavenRuntimeCredential/action", appID
+	id, err := arm.ParseID(appID)
+	if err != nil {
+		return err
+	}
+	id = id.Canonical()
+	if ok, err := a.cfg.ARM.Allowed(req.r.Context(), req.p, id.FullType()+"/write", id.Scope(), false); err != nil {
+		return err
+	} else if !ok {
+		return &arm.Error{Code: "AuthorizationFailed", HTTPStatus: http.StatusForbidden, Message: "The client '" + req.p.Name + "' with object id '" + req.p.ObjectID +
+			"' does not have authorization to perform action '" + id.FullType() + "/write' over scope '" + id.String() + "' or the scope is invalid."}
+	}
+	site, err := a.cfg.ARM.GetResource(req.r.Context(), req.p, appID)
+	if err != nil {
+		return err
+	}
+	cred, exp, err := a.cfg.Runtime.IssueCredential(req.r.Context(), site.ID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"credential": cred, "expiresOn": exp.Format(time.RFC3339), "resourceId": site.ID})
+	return nil
+}

@@ -95,6 +95,9 @@ func (a *API) resourceGroupProvider(req *request, sub, rg, ns string, rest []str
 		return a.setAppSettings(req, parentID(base, 2))
 	case len(rest) == 5 && eq(ns, "Microsoft.Web") && eq(rest[0], "sites") && eq(rest[2], "config") && eq(rest[3], "appsettings") && eq(rest[4], "list") && m == http.MethodPost:
 		return a.listAppSettings(req, parentID(base, 3))
+	case len(rest) == 3 && (eq(ns, "Microsoft.Web") && eq(rest[0], "sites") || eq(ns, "Microsoft.Compute") && eq(rest[0], "virtualMachines")) &&
+		eq(rest[2], "keyhavenRuntimeCredential") && m == http.MethodPost:
+		return a.runtimeCredential(req, parentID(base, 1))
 	case len(rest) == 4 && eq(ns, "Microsoft.Web") && eq(rest[0], "sites") && eq(rest[2], "config") && eq(rest[3], "slotConfigNames"):
 		return a.slotConfigNames(req, parentID(base, 2))
 	case len(rest) == 4 && eq(ns, "Microsoft.Web") && eq(rest[0], "sites") && eq(rest[2], "config") && eq(rest[3], "web") && m == http.MethodGet:

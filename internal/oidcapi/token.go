@@ -183,23 +183,8 @@ func errUnknownResource(res, tenant string) *httpx.Error {
 	return aadsts(codeInvalidResource, 500011, "The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenant)
 }
 
-// knownResource accepts the resources keyhaven serves: Key Vault, ARM and Graph under Azure's names or the
-// zone's (or any vault.*, management.* or graph.* host, for development zones such as vault.localhost), and
-// Key Vault's first-party app id.
-func (a *API) knownResource(res string) bool {
-	switch strings.TrimSuffix(res, "/") {
-	case "https://vault.azure.net", "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
-		"https://management.azure.com", "https://management.core.windows.net", "797f4846-ba00-4fd7-ba43-dac1f8f63013",
-		"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000":
-		return true
-	}
-	u, err := url.Parse(res)
-	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return false
-	}
-	host := u.Hostname()
-	return strings.HasPrefix(host, "vault.") || strings.HasPrefix(host, "management.") || strings.HasPrefix(host, "graph.")
-}
+// knownResource accepts the resources keyhaven serves (token.KnownResource).
+func (a *API) knownResource(res string) bool { return token.KnownResource(res) }
 
 func (a *API) clientCredentials(ctx context.Context, req *tokenRequest) (map[string]any, error) {
 	t, err := a.tenantFor(ctx, req.tenant, false)

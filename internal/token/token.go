@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -129,3 +130,21 @@ func randomID() string {
 
 // Refresh is a convenience for callers holding only the issuer.
 func (i *Issuer) Refresh(ctx context.Context) error { return i.keys.Refresh(ctx) }
+
+// KnownResource accepts the resources keyhaven serves tokens for: Key Vault, ARM and Graph under Azure's names
+// or a zone's (any vault.*, management.* or graph.* host, for development zones such as vault.localhost), and
+// their first-party app ids.
+func KnownResource(res string) bool {
+	switch strings.TrimSuffix(res, "/") {
+	case "https://vault.azure.net", "cfa8b339-82a2-471a-a3c9-0fc0be7a4093",
+		"https://management.azure.com", "https://management.core.windows.net", "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+		"https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000":
+		return true
+	}
+	u, err := url.Parse(res)
+	if err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return false
+	}
+	host := u.Hostname()
+	return strings.HasPrefix(host, "vault.") || strings.HasPrefix(host, "management.") || strings.HasPrefix(host, "graph.")
+}
