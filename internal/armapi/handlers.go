@@ -373,8 +373,7 @@ func (a *API) auditRecords(req *request, sub string) error {
 	vault, result := strings.ToLower(q.Get("vault")), strings.ToLower(q.Get("result"))
 	out := []audit.Record{}
 	for _, r := range recs {
-		if vault != "" && !strings.HasPrefix(strings.ToLower(r.Target), vault+"/") && !strings.EqualFold(r.Target, vault) &&
-			!strings.Contains(strings.ToLower(r.Target), "/vaults/"+vault) {
+		if vault != "" && !auditTargetsVault(r.Target, vault) {
 			continue
 		}
 		switch {
@@ -415,4 +414,19 @@ func (a *API) runtimeCredential(req *request, appID string) error {
 	}
 	httpx.WriteJSON(req.w, http.StatusOK, map[string]any{"credential": cred, "expiresOn": exp.Format(time.RFC3339), "resourceId": site.ID})
 	return nil
+}
+
+// auditTargetsVault reports whether a record's target is the vault or something in it: data-plane targets are
+// "<vault>/secrets/<name>", management targets resource ids ".../vaults/<vault>[/...]".
+func auditTargetsVault(target, vault string) bool {
+	t := strings.ToLower(target)
+	if t == vault || strings.HasPrefix(t, vault+"/") {
+		return true
+	}
+	i := strings.Index(t, "/vaults/"+vault)
+	if i < 0 {
+		return false
+	}
+	rest := t[i+len("/vaults/"+vault):]
+	return rest == "" || strings.HasPrefix(rest, "/")
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/keyhaven/keyhaven/storage"
@@ -78,7 +79,7 @@ func (l *Log) List(ctx context.Context, f Filter) ([]Record, error) {
 	var out []Record
 	for _, r := range all {
 		if (!f.Since.IsZero() && r.Time.Before(f.Since)) || (!f.Until.IsZero() && r.Time.After(f.Until)) ||
-			(f.CallerOID != "" && r.CallerOID != f.CallerOID) || (f.Target != "" && r.Target != f.Target) ||
+			(f.CallerOID != "" && !strings.EqualFold(r.CallerOID, f.CallerOID)) || (f.Target != "" && r.Target != f.Target) ||
 			(f.Plane != "" && r.Plane != f.Plane) {
 			continue
 		}

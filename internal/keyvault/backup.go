@@ -87,6 +87,7 @@ func (s *Store) Restore(ctx context.Context, sealer Sealer, subscriptionID, vaul
 	var cur Version
 	err = s.store.InTx(ctx, func(tx storage.Tx) error {
 		if _, err := tx.Get(ctx, kindDeletedSecret, skey(vault, b.Name)); err == nil {
+			cur.Name = b.Name
 			return ErrDeleted
 		}
 		if err := storage.CreateJSON(ctx, tx, kindSecret, skey(vault, b.Name), head{Name: b.Name, Current: b.Current}); err != nil {

@@ -161,7 +161,7 @@ func (a *API) throttle(vault string) time.Duration {
 }
 
 // audit records the call: never a value, only who, what, where and the outcome.
-func (a *API) audit(c *call, o op, vault string, start time.Time, w http.ResponseWriter, err error) {
+func (a *API) audit(c *call, o op, vault string, start time.Time, written int, err error) {
 	if a.cfg.Audit == nil {
 		return
 	}
@@ -175,8 +175,8 @@ func (a *API) audit(c *call, o op, vault string, start time.Time, w http.Respons
 		}
 	} else if err != nil {
 		status, code = http.StatusInternalServerError, "InternalServerError"
-	} else if sw, ok := w.(interface{ Status() int }); ok && sw.Status() != 0 {
-		status = sw.Status()
+	} else if written != 0 {
+		status = written
 	}
 	rec := audit.Record{Time: start, Plane: "data", ClientIP: fmt.Sprint(a.clientIP(c.r)), Operation: o.name,
 		Target: vault + "/secrets/" + c.name, Status: status, Code: code}

@@ -137,9 +137,11 @@ var apiVersionRule = regexp.MustCompile(`^(\d+\.\d+(-preview(\.\d+)?)?|\d{4}-\d{
 func (a *API) guard(o op) httpx.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) (err error) {
 		start := a.cfg.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
 		vaultName, suffix := splitHost(r.Host)
 		c := &call{w: w, r: r, host: idHost(r.Host), name: r.PathValue("name"), ver: r.PathValue("version")}
-		defer func() { a.audit(c, o, vaultName, start, w, err) }()
+		defer func() { a.audit(c, o, vaultName, start, sw.status, err) }()
 
 		// 1. The challenge, before anything else (the SDK's first request has no token and no body).
 		raw, ok := authn.BearerToken(r)
@@ -231,3 +233,23 @@ func (a *API) audiences(suffix, host string) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(max(n, 1)) }
+
+// statusWriter remembers the status written, for the audit record.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}

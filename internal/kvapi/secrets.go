@@ -380,7 +380,7 @@ func (a *API) restoreSecret(c *call) error {
 	case errors.Is(err, keyvault.ErrExists):
 		return httpx.E(codeConflict, "Secret already exists: restore it into a vault without a secret of that name.")
 	case errors.Is(err, keyvault.ErrDeleted):
-		return deletedConflict("")
+		return deletedConflict(v.Name)
 	case err != nil:
 		return err
 	}
