@@ -37,7 +37,12 @@ const (
 const (
 	ResourceManagement = "https://management.core.windows.net/"
 	ResourceGraph      = "https://graph.microsoft.com/"
+	// ResourceVault is Key Vault's data plane, whose challenge names it without a trailing slash.
+	ResourceVault = "https://vault.azure.net"
 )
+
+// VaultDNSSuffix is what follows a vault's name in its data-plane host, as az's cloud suffix keyvault_dns.
+const VaultDNSSuffix = ".vault.azure.net"
 
 // Client talks to one keyhaven server.
 type Client struct {
@@ -92,11 +97,13 @@ type TokenResult struct {
 	ExpiresOn    time.Time
 }
 
-// Error is a failed call, with the service's error code and message (OAuth2, ARM or Graph shape).
+// Error is a failed call, with the service's error code and message (OAuth2, ARM, Graph or Key Vault shape).
 type Error struct {
 	Status  int
 	Code    string
 	Message string
+	// Inner is the error's innererror object as the service sent it (Key Vault's nested inner codes), or nil.
+	Inner json.RawMessage
 }
 
 func (e *Error) Error() string {
@@ -257,12 +264,13 @@ func (c *Client) Call(ctx context.Context, accessToken, method, host, path strin
 	if resp.StatusCode >= 400 {
 		var e struct {
 			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
+				Code       string          `json:"code"`
+				Message    string          `json:"message"`
+				InnerError json.RawMessage `json:"innererror"`
 			} `json:"error"`
 		}
 		if json.Unmarshal(data, &e) == nil && e.Error.Message != "" {
-			return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
+			return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message, Inner: e.Error.InnerError}
 		}
 		return &Error{Status: resp.StatusCode, Message: fmt.Sprintf("%s %s: %s", method, path, resp.Status)}
 	}

@@ -1,6 +1,7 @@
 // Package client is a typed Go client for keyhaven: sign-in (user password, service principal secret or
-// certificate), the token cache, and calls to the Graph and ARM APIs. The CLI is built on it, and end-to-end
-// tests use it. It reaches keyhaven under Azure's host names, dialing the server's address and trusting its CA.
+// certificate), the token cache, and calls to the Graph, ARM and Key Vault data-plane APIs. The CLI is built on
+// it, and end-to-end tests use it. It reaches keyhaven under Azure's host names, dialing the server's address
+// and trusting its CA.
 package client
 
 import (

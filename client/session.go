@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -165,6 +167,30 @@ func (s *Session) Graph(ctx context.Context, method, path string, in, out any) e
 		return err
 	}
 	return s.Client.Call(ctx, t.AccessToken, method, GraphHost, "/v1.0"+path, in, out)
+}
+
+// VaultURL is the data-plane address of the vault named name: https://name.vault.azure.net, as az builds it
+// from --vault-name.
+func VaultURL(name string) string { return "https://" + name + VaultDNSSuffix }
+
+// Vault calls a Key Vault data plane. vaultURL is the vault's address (VaultURL, or the origin of an object id)
+// and pathAndQuery what follows it, api-version included; an absolute URL, such as a list's nextLink, is called
+// as it is. The token for https://vault.azure.net goes with the first request, so the service's 401 challenge,
+// which the Azure SDKs answer with a second request, never comes into play.
+func (s *Session) Vault(ctx context.Context, method, vaultURL, pathAndQuery string, in, out any) error {
+	target := pathAndQuery
+	if !strings.HasPrefix(target, "https://") {
+		target = strings.TrimSuffix(vaultURL, "/") + pathAndQuery
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("%q is not a vault address", target)
+	}
+	t, err := s.AccessToken(ctx, ResourceVault)
+	if err != nil {
+		return err
+	}
+	return s.Client.Call(ctx, t.AccessToken, method, u.Host, u.RequestURI(), in, out)
 }
 
 // claims are the few token claims the CLI reads (without verifying: the server it got them from did).

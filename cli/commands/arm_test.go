@@ -40,6 +40,8 @@ const (
 type request struct {
 	Method, Path, Query string
 	Body                any
+	// Host and Auth are the Host and Authorization headers.
+	Host, Auth string
 }
 
 // fakeAzure answers "METHOD /path" routes with a status and a JSON body; anything else is ARM's 404.
@@ -54,7 +56,8 @@ func (f *fakeAzure) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(data) > 0 {
 		json.Unmarshal(data, &body)
 	}
-	f.requests = append(f.requests, request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body})
+	f.requests = append(f.requests, request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Body: body,
+		Host: r.Host, Auth: r.Header.Get("Authorization")})
 	status, out := http.StatusNotFound, any(map[string]any{"error": map[string]any{"code": "ResourceNotFound", "message": "not found: " + r.URL.Path}})
 	if h, ok := f.routes[r.Method+" "+r.URL.Path]; ok {
 		status, out = h(body)
@@ -106,7 +109,7 @@ func echo(extra string) func(any) (int, any) {
 	}
 }
 
-// startFake runs the fake under Azure's host names and writes a signed-in profile for it.
+// startFake runs the fake under Azure's host names (vaults' too) and writes a signed-in profile for it.
 func startFake(t *testing.T, f *fakeAzure) func(args ...string) (string, string, int) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -114,7 +117,7 @@ func startFake(t *testing.T, f *fakeAzure) func(args ...string) (string, string,
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fake azure"},
-		DNSNames: []string{client.ManagementHost, client.GraphHost}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		DNSNames: []string{client.ManagementHost, client.GraphHost, "*" + client.VaultDNSSuffix}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -135,7 +138,7 @@ func startFake(t *testing.T, f *fakeAzure) func(args ...string) (string, string,
 	p := &client.Profile{Server: srv.URL, CAFile: caFile, TenantID: testTenant, User: client.UserInfo{Name: "admin@contoso.com", Type: "user"},
 		Accounts: []client.Account{{ID: testSub, IsDefault: true, TenantID: testTenant, Name: "sub"}},
 		Tokens: map[string]client.CachedToken{client.ResourceManagement: {AccessToken: tok, ExpiresOn: later},
-			client.ResourceGraph: {AccessToken: tok, ExpiresOn: later}}}
+			client.ResourceGraph: {AccessToken: tok, ExpiresOn: later}, client.ResourceVault: {AccessToken: tok, ExpiresOn: later}}}
 	cfg := filepath.Join(dir, "kh")
 	if err := p.Save(cfg); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
-// Package commands holds keyhaven's az-style commands (login, account, ad ...), built on the cli framework and
-// the client package. Each file is one command group; names, flags and output follow az.
+// Package commands holds keyhaven's az-style commands (login, account, ad, keyvault secret ...), built on the cli
+// framework and the client package. Each file is one command group; names, flags and output follow az.
 package commands
 
 import (
@@ -37,6 +37,8 @@ func Register(app *cli.App) {
 		cli.Group{Name: "identity", Short: "Managed Identities."},
 		cli.Group{Name: "keyvault", Short: "Manage KeyVault keys, secrets, and certificates."},
 		cli.Group{Name: "keyvault network-rule", Short: "Manage vault network ACLs."},
+		cli.Group{Name: "keyvault secret", Short: "Manage secrets."},
+		cli.Group{Name: "audit", Short: "Read keyhaven's audit trail (keyhaven only; az has no equivalent)."},
 		cli.Group{Name: "role", Short: "Manage Azure role-based access control (Azure RBAC)."},
 		cli.Group{Name: "role definition", Short: "Manage role definitions."},
 		cli.Group{Name: "role assignment", Short: "Manage role assignments."},
@@ -52,7 +54,10 @@ func Register(app *cli.App) {
 	registerFunctionapp(app)
 	registerIdentity(app)
 	registerKeyVault(app)
+	registerSecret(app)
+	registerAudit(app)
 	registerRole(app)
+	registerRun(app)
 }
 
 // session opens the signed-in profile.
