@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -78,5 +80,182 @@ func TestScenarioS1SystemAssigned(t *testing.T) {
 	}
 	if ok, _ := env.App.Directory().Exists(context.Background(), env.TenantID, principal); ok {
 		t.Fatal("removed identity's principal still exists")
+	}
+}
+
+// scenario is a signed-in CLI with a resource group, a plan, a web app and a vault (access policies) holding a
+// secret.
+type scenario struct {
+	env   *testenv.Env
+	k     *kh
+	apps  map[string]string
+	vault string
+}
+
+func newScenario(t *testing.T, appNames ...string) *scenario {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs apps")
+	}
+	s := &scenario{env: testenv.Start(t, testenv.Options{}), k: newCLI(t), apps: map[string]string{}, vault: "scenarioVault"}
+	for _, n := range appNames {
+		s.apps[n] = buildApp(t, n)
+	}
+	k := s.k
+	k.ok(nil, "login", "--server", "https://"+s.env.Addr, "--ca-file", s.env.CAPath, "-u", "admin", "-p", testenv.AdminPassword)
+	k.ok(nil, "group", "create", "-n", "rg", "-l", "westus")
+	k.ok(nil, "appservice", "plan", "create", "-n", "plan", "-g", "rg")
+	k.ok(nil, "webapp", "create", "-n", "app", "-g", "rg", "-p", "plan")
+	k.ok(nil, "keyvault", "create", "-n", s.vault, "-g", "rg", "-l", "westus", "--enable-rbac-authorization", "false")
+	k.ok(nil, "keyvault", "secret", "set", "--vault-name", s.vault, "-n", "mySecret", "--value", "scenario-value")
+	return s
+}
+
+func (s *scenario) run(kind, name string, command ...string) (string, string, int) {
+	return s.k.run(append([]string{kind, "run", "-n", name, "-g", "rg", "--"}, command...)...)
+}
+
+// TestScenarioS2UserAssigned is seed 003: a user-assigned identity, granted get and list, assigned to the app; a
+// token request that names no identity fails (no system-assigned one), and one that names the client id works,
+// whichever way the app names it.
+func TestScenarioS2UserAssigned(t *testing.T) {
+	s := newScenario(t, "kvread", "kvrest")
+	k := s.k
+	var uami map[string]any
+	k.ok(&uami, "identity", "create", "-g", "rg", "-n", "myUserAssignedIdentity")
+	clientID, principal, id := uami["clientId"].(string), uami["principalId"].(string), uami["id"].(string)
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--object-id", principal, "--secret-permissions", "get", "list")
+	var identity map[string]any
+	k.ok(&identity, "webapp", "identity", "assign", "-g", "rg", "-n", "app", "--identities", id)
+	if identity["type"] != "UserAssigned" {
+		t.Fatalf("assign: %v", identity)
+	}
+	if out, errOut, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret"); code == 0 {
+		t.Fatalf("no identity named and no system identity: the app read %q (%s)", out, errOut)
+	}
+	// AZURE_CLIENT_ID in the app settings names it (2019-08-01, client_id).
+	k.ok(nil, "webapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings", "AZURE_CLIENT_ID="+clientID)
+	if out, errOut, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret"); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("AZURE_CLIENT_ID: %d %s %s", code, out, errOut)
+	}
+	// The seed's REST protocol (2017-09-01, clientid) with AzureServicesAuthConnectionString.
+	k.ok(nil, "webapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings", "AzureServicesAuthConnectionString=RunAs=App;AppId="+clientID)
+	if out, errOut, code := s.run("webapp", "app", s.apps["kvrest"], s.vault, "mySecret"); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("2017-09-01 with clientid: %d %s %s", code, out, errOut)
+	}
+	// Unassigned, the identity gets no new token.
+	k.ok(nil, "webapp", "identity", "remove", "-g", "rg", "-n", "app", "--identities", id)
+	if _, _, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret"); code == 0 {
+		t.Fatal("a user-assigned identity still gets tokens after it was removed from the app")
+	}
+}
+
+// TestScenarioS1RESTAndNegatives: seed 001's REST example (2017-09-01, no SDK) with the system identity, and the
+// local endpoint's refusals.
+func TestScenarioS1RESTAndNegatives(t *testing.T) {
+	s := newScenario(t, "kvrest", "probe")
+	k := s.k
+	var identity map[string]any
+	k.ok(&identity, "webapp", "identity", "assign", "-g", "rg", "-n", "app")
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--object-id", identity["principalId"].(string), "--secret-permissions", "get")
+	if out, errOut, code := s.run("webapp", "app", s.apps["kvrest"], s.vault, "mySecret"); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("REST protocol: %d %s %s", code, out, errOut)
+	}
+	probe := func(args ...string) (int, string) {
+		t.Helper()
+		out, errOut, _ := s.run("webapp", "app", append([]string{s.apps["probe"]}, args...)...)
+		lines := strings.SplitN(strings.TrimSpace(out), "\n", 2)
+		if len(lines) < 2 {
+			return 0, out + errOut
+		}
+		var status int
+		fmt.Sscan(lines[0], &status)
+		return status, lines[1]
+	}
+	url19 := "$IDENTITY_ENDPOINT?api-version=2019-08-01&resource=https://vault.azure.net"
+	if st, body := probe("GET", url19, "X-IDENTITY-HEADER:$IDENTITY_HEADER"); st != 200 || !strings.Contains(body, `"expires_on"`) {
+		t.Errorf("right header: %d %s", st, body)
+	}
+	if st, _ := probe("GET", url19, "X-IDENTITY-HEADER:wrong"); st != 401 {
+		t.Errorf("wrong header: %d", st)
+	}
+	if st, _ := probe("GET", url19); st != 401 {
+		t.Errorf("missing header: %d", st)
+	}
+	if st, _ := probe("GET", "$MSI_ENDPOINT?api-version=2017-09-01&resource=https://vault.azure.net", "Secret:nope"); st != 401 {
+		t.Errorf("wrong MSI_SECRET: %d", st)
+	}
+	if st, body := probe("GET", url19+"&client_id=00000000-0000-0000-0000-000000000001", "X-IDENTITY-HEADER:$IDENTITY_HEADER"); st != 400 || !strings.Contains(body, "No managed identity") && !strings.Contains(body, "no managed identity") {
+		t.Errorf("identity not assigned to the app: %d %s", st, body)
+	}
+	// App Service has no IMDS: the address leads nowhere.
+	if st, body := probe("GET", "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net", "Metadata:true"); st != 0 {
+		t.Errorf("IMDS answered a web app: %d %s", st, body)
+	}
+}
+
+// TestScenarioVM is S1 on a virtual machine: IMDS through the proxy, reached by the unmodified Go app.
+func TestScenarioVM(t *testing.T) {
+	s := newScenario(t, "kvread", "probe")
+	k := s.k
+	k.ok(nil, "vm", "create", "-g", "rg", "-n", "myVM", "--image", "Ubuntu2204")
+	var identity map[string]any
+	k.ok(&identity, "vm", "identity", "assign", "-g", "rg", "-n", "myVM")
+	principal, _ := identity["systemAssignedIdentity"].(string)
+	if principal == "" {
+		t.Fatalf("vm identity assign: %v", identity)
+	}
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--object-id", principal, "--secret-permissions", "get", "list")
+	if out, errOut, code := s.run("vm", "myVM", s.apps["kvread"], s.vault, "mySecret"); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("VM app: %d %s %s", code, out, errOut)
+	}
+	imds := "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.azure.net"
+	out, _, _ := s.run("vm", "myVM", s.apps["probe"], "GET", imds)
+	if !strings.HasPrefix(out, "400") || !strings.Contains(out, "Metadata") && !strings.Contains(out, "metadata") {
+		t.Errorf("IMDS without Metadata: true: %s", out)
+	}
+	out, _, _ = s.run("vm", "myVM", s.apps["probe"], "GET", imds, "Metadata:true", "X-Forwarded-For:10.0.0.1")
+	if !strings.HasPrefix(out, "400") {
+		t.Errorf("IMDS with X-Forwarded-For: %s", out)
+	}
+	out, _, _ = s.run("vm", "myVM", s.apps["probe"], "GET", imds, "Metadata:true")
+	if !strings.HasPrefix(out, "200") || !strings.Contains(out, "access_token") {
+		t.Errorf("IMDS: %s", out)
+	}
+}
+
+// TestRuntimeCredentialRevoked: the runner's credential stops working when its app is deleted.
+func TestRuntimeCredentialRevoked(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	admin := userToken(t, env, "admin", testenv.AdminPassword, "https://management.azure.com/")
+	rg := "/subscriptions/" + env.SubscriptionID + "/resourceGroups/rg"
+	armCall(t, env, admin, "PUT", rg+api, map[string]any{"location": "westus"})
+	site := rg + "/providers/Microsoft.Web/sites/gone"
+	armCall(t, env, admin, "PUT", site+api, map[string]any{"location": "westus", "identity": map[string]any{"type": "SystemAssigned"}})
+	s, cred := armCall(t, env, admin, "POST", site+"/keyhavenRuntimeCredential"+api, nil)
+	if s != 200 {
+		t.Fatalf("credential: %d %v", s, cred)
+	}
+	mint := func() int {
+		req, _ := http.NewRequest("GET", "https://login.microsoftonline.com/keyhaven/runtime/token?resource=https://vault.azure.net", nil)
+		req.Header.Set("Authorization", "KeyhavenRuntime "+cred["credential"].(string))
+		resp, err := env.HTTP.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := mint(); st != 200 {
+		t.Fatalf("mint: %d", st)
+	}
+	// A reader may not deploy, so gets no credential.
+	reader, _ := spToken(t, env, "reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "/subscriptions/"+env.SubscriptionID)
+	if s, _ := armCall(t, env, reader, "POST", site+"/keyhavenRuntimeCredential"+api, nil); s != 403 {
+		t.Errorf("reader got a runtime credential: %d", s)
+	}
+	armCall(t, env, admin, "DELETE", site+api, nil)
+	if st := mint(); st != 401 {
+		t.Fatalf("mint after the app was deleted: %d", st)
 	}
 }

@@ -52,8 +52,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
-		r.Header.Del("X-Forwarded-For") // added by nothing here; a client-set one stays refused below
-		p.imds.ServeHTTP(w, r)
+		p.imds.ServeHTTP(w, r) // a client's own X-Forwarded-For is refused there, as IMDS refuses proxied requests
 		return
 	}
 	if r.URL.Scheme != "http" || r.URL.Host == "" {

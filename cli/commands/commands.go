@@ -57,6 +57,7 @@ func Register(app *cli.App) {
 	registerSecret(app)
 	registerAudit(app)
 	registerRole(app)
+	registerVM(app)
 	registerRun(app)
 }
 

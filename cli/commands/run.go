@@ -45,7 +45,7 @@ func runApp(ctx *cli.Context, a *armClient, provider string, vm bool) error {
 	path := a.resourcePath(rg, provider, name)
 	api := apiWeb
 	if vm {
-		api = "2024-07-01"
+		api = apiCompute
 	}
 	site, err := a.get(ctx, path, api)
 	if err != nil {

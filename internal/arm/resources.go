@@ -44,6 +44,7 @@ var resourceTypes = map[string]resourceType{
 	"microsoft.web/sites":                              {put: putSite, delete: deleteSite},
 	"microsoft.managedidentity/userassignedidentities": {put: putUAMI, delete: deleteUAMI},
 	"microsoft.keyvault/vaults":                        {put: putVault, delete: deleteVault},
+	"microsoft.compute/virtualmachines":                {put: putVM, delete: deleteSite},
 }
 
 var nameRule = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)

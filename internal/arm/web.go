@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/keyhaven/keyhaven/storage"
 )
 
@@ -251,4 +253,38 @@ func (s *Service) CheckSiteName(ctx context.Context, name string) (map[string]an
 		}
 	}
 	return map[string]any{"nameAvailable": true, "reason": "", "message": ""}, nil
+}
+
+func newVMID() string { return uuid.NewString() }
+
+// putVM builds a minimal virtual machine (Microsoft.Compute/virtualMachines): no compute, only what keyhaven needs
+// to run a process as it, chiefly the same identity model as sites.
+func putVM(s *Service, ctx context.Context, p Principal, id ID, old *Resource, in resourceBody, patch bool) (change, error) {
+	res := Resource{Location: normalizeLocation(in.Location), Tags: in.Tags}
+	props := map[string]any{}
+	var oldIdentity *Identity
+	if old != nil {
+		res.Location, props, oldIdentity = old.Location, old.Properties, old.Identity
+		if patch && !in.hasTags {
+			res.Tags = old.Tags
+		}
+	}
+	props, err := mergeProperties(props, in.Properties)
+	if err != nil {
+		return change{}, err
+	}
+	if _, ok := props["vmId"]; !ok {
+		props["vmId"] = newVMID()
+	}
+	props["provisioningState"] = "Succeeded"
+	pend, err := s.planIdentity(ctx, p, id, oldIdentity, in.Identity, patch)
+	if err != nil {
+		return change{}, err
+	}
+	res.Identity = pend.identity
+	if res.Identity != nil && res.Identity.Type == IdentityNone && (old == nil || old.Identity == nil) {
+		res.Identity = nil
+	}
+	res.Properties = props
+	return change{res: res, commit: func() { s.commitIdentity(ctx, p, pend) }, abort: func() { s.abortIdentity(ctx, p, pend) }}, nil
 }
