@@ -259,3 +259,33 @@ func TestRuntimeCredentialRevoked(t *testing.T) {
 		t.Fatalf("mint after the app was deleted: %d", st)
 	}
 }
+
+// TestScenarioS4S6S8 runs the unmodified app as a service principal (S4: DefaultAzureCredential's environment
+// credential against login.microsoftonline.com, through the runner's proxy), with get but not list (S6: list is
+// ForbiddenByPolicy), and behind the vault firewall (S8: the runner's address must be allowed).
+func TestScenarioS4S6S8(t *testing.T) {
+	s := newScenario(t, "kvread")
+	k := s.k
+	var sp map[string]any
+	k.ok(&sp, "ad", "sp", "create-for-rbac", "--name", "scenario-sp")
+	var shown map[string]any
+	k.ok(&shown, "ad", "sp", "show", "--id", sp["appId"].(string))
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--spn", sp["appId"].(string), "--secret-permissions", "get")
+	k.ok(nil, "webapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings",
+		"AZURE_TENANT_ID="+sp["tenant"].(string), "AZURE_CLIENT_ID="+sp["appId"].(string), "AZURE_CLIENT_SECRET="+sp["password"].(string))
+	if out, errOut, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret", "default"); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("S4 service principal: %d %s %s", code, out, errOut)
+	}
+	_, errOut, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret", "default", "list")
+	if code != 4 || !strings.Contains(errOut, "ForbiddenByPolicy") {
+		t.Fatalf("S6 list without list permission: %d %s", code, errOut)
+	}
+	k.ok(nil, "keyvault", "update", "-n", s.vault, "--default-action", "Deny")
+	if _, errOut, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret", "default"); code == 0 || !strings.Contains(errOut, "ForbiddenByFirewall") {
+		t.Fatalf("S8 behind the firewall: %d %s", code, errOut)
+	}
+	k.ok(nil, "keyvault", "network-rule", "add", "-n", s.vault, "--ip-address", "127.0.0.1")
+	if out, errOut, code := s.run("webapp", "app", s.apps["kvread"], s.vault, "mySecret", "default"); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("S8 listed address: %d %s %s", code, out, errOut)
+	}
+}

@@ -3,7 +3,7 @@
 // it. It has no keyhaven-specific code: the runner it runs under supplies the identity endpoint, the network and
 // the CA.
 //
-//	kvread <vault> <secret> [managed|default]
+//	kvread <vault> <secret> [managed|default] [list]
 package main
 
 import (
@@ -40,6 +40,20 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
+	}
+	if len(os.Args) > 4 && os.Args[4] == "list" {
+		pager := client.NewListSecretPropertiesPager(nil)
+		for pager.More() {
+			page, err := pager.NextPage(context.Background())
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "list secrets:", err)
+				os.Exit(4)
+			}
+			for _, s := range page.Value {
+				fmt.Println(s.ID.Name())
+			}
+		}
+		return
 	}
 	resp, err := client.GetSecret(context.Background(), os.Args[2], "", nil)
 	if err != nil {
