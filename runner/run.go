@@ -90,7 +90,10 @@ func Start(cfg Config) (*Runner, error) {
 		imds = &imdsHandler{tokens: r.tokens}
 		mux.Handle("/metadata/", imds)
 	} else if !r.msiDisabled() {
-		mux.Handle("/msi/token", &identityHandler{tokens: r.tokens, header: r.header})
+		h := &identityHandler{tokens: r.tokens, header: r.header}
+		// The seed's samples append a slash to MSI_ENDPOINT (`${MSI_ENDPOINT}/?resource=...`).
+		mux.Handle("/msi/token", h)
+		mux.Handle("/msi/token/", h)
 	}
 	r.identity = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	r.proxy = &http.Server{Handler: &proxy{keyhaven: cfg.Keyhaven, zone: cfg.Zone, imds: imds,

@@ -133,6 +133,11 @@ func TestCachedTokenIsLocal(t *testing.T) {
 	}
 	s1, t1 := get()
 	s2, t2 := get()
+	// The seed's samples append a slash to MSI_ENDPOINT.
+	u = r.IdentityEndpoint() + "/?api-version=2019-08-01&resource=https://vault.azure.net"
+	if s3, t3 := get(); s3 != 200 || t3 != t1 {
+		t.Fatalf("with a trailing slash: %d", s3)
+	}
 	if s1 != 200 || s2 != 200 || t1 == "" || t1 != t2 {
 		t.Fatalf("cached token: %d %d, same %v", s1, s2, t1 == t2)
 	}
