@@ -24,7 +24,15 @@ var rules = []struct {
 	{"internal/httpx", []string{mod + "internal/app", mod + "storage"}},
 	{"internal/config", []string{mod + "internal/app", mod + "storage", "net/http"}},
 	// Only the command imports the composition root.
-	{"internal/", []string{mod + "cmd/"}},
+	{"internal/", []string{mod + "cmd/", mod + "cli", mod + "client", mod + "runner"}},
+	// The client side (CLI, client, runner) talks to the server over HTTP only.
+	{"client", []string{mod + "internal/", mod + "storage"}},
+	{"runner", []string{mod + "internal/", mod + "storage"}},
+	{"cli", []string{mod + "internal/", mod + "storage"}},
+	// Domain packages know nothing of HTTP handlers or the composition root.
+	{"internal/directory", []string{mod + "internal/app", mod + "internal/httpx", "net/http"}},
+	{"internal/keyvault", []string{mod + "internal/app", mod + "internal/httpx", "net/http"}},
+	{"internal/token", []string{mod + "internal/app", mod + "internal/httpx", "net/http"}},
 }
 
 func TestImportRules(t *testing.T) {
