@@ -289,3 +289,44 @@ func TestScenarioS4S6S8(t *testing.T) {
 		t.Fatalf("S8 listed address: %d %s %s", code, out, errOut)
 	}
 }
+
+// nodeApp returns the command that runs the Node.js scenario app, or skips when its packages are not installed
+// (.ci/run installs them from the lockfile with npm ci).
+func nodeApp(t *testing.T) []string {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed: skipping the Node.js scenarios")
+	}
+	dir, _ := filepath.Abs("node")
+	if _, err := exec.Command("test", "-d", filepath.Join(dir, "node_modules", "@azure", "identity")).CombinedOutput(); err != nil {
+		t.Skip("e2e/node/node_modules is missing: run `npm ci` in e2e/node (.ci/run does) to run the Node.js scenarios")
+	}
+	return []string{node, filepath.Join(dir, "kvread.js")}
+}
+
+// TestScenarioNode runs S1 and S2 with a Node.js app using @azure/identity and @azure/keyvault-secrets from npm.
+func TestScenarioNode(t *testing.T) {
+	app := nodeApp(t)
+	s := newScenario(t)
+	k := s.k
+	var identity map[string]any
+	k.ok(&identity, "webapp", "identity", "assign", "-g", "rg", "-n", "app")
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--object-id", identity["principalId"].(string), "--secret-permissions", "get", "list")
+	if out, errOut, code := s.run("webapp", "app", append(app, s.vault, "mySecret")...); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("S1 in Node.js: %d %s %s", code, out, errOut)
+	}
+	// S2: only a user-assigned identity; the app names it with AZURE_CLIENT_ID.
+	var uami map[string]any
+	k.ok(&uami, "identity", "create", "-g", "rg", "-n", "nodeIdentity")
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--object-id", uami["principalId"].(string), "--secret-permissions", "get", "list")
+	k.ok(nil, "webapp", "identity", "assign", "-g", "rg", "-n", "app", "--identities", uami["id"].(string))
+	k.ok(nil, "webapp", "identity", "remove", "-g", "rg", "-n", "app", "--identities", "[system]")
+	if _, _, code := s.run("webapp", "app", append(app, s.vault, "mySecret")...); code == 0 {
+		t.Fatal("S2 in Node.js: no identity named, yet the app read the secret")
+	}
+	k.ok(nil, "webapp", "config", "appsettings", "set", "-g", "rg", "-n", "app", "--settings", "AZURE_CLIENT_ID="+uami["clientId"].(string))
+	if out, errOut, code := s.run("webapp", "app", append(app, s.vault, "mySecret")...); code != 0 || strings.TrimSpace(out) != "scenario-value" {
+		t.Fatalf("S2 in Node.js: %d %s %s", code, out, errOut)
+	}
+}
