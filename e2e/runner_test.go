@@ -330,3 +330,26 @@ func TestScenarioNode(t *testing.T) {
 		t.Fatalf("S2 in Node.js: %d %s %s", code, out, errOut)
 	}
 }
+
+// TestEnvForADeveloperShell: keyhaven env's settings, through keyhaven serve's proxy, let an unmodified app run
+// from a developer's shell as a service principal reach the vault under its Azure name.
+func TestEnvForADeveloperShell(t *testing.T) {
+	s := newScenario(t, "kvread")
+	k := s.k
+	var sp map[string]any
+	k.ok(&sp, "ad", "sp", "create-for-rbac", "--name", "dev-shell")
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--spn", sp["appId"].(string), "--secret-permissions", "get")
+	out := k.ok(nil, "env", "--proxy", "http://"+s.env.App.ProxyAddr())
+	env := []string{"AZURE_TENANT_ID=" + sp["tenant"].(string), "AZURE_CLIENT_ID=" + sp["appId"].(string), "AZURE_CLIENT_SECRET=" + sp["password"].(string), "PATH=/usr/bin:/bin"}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		kv := strings.TrimPrefix(line, "export ")
+		name, val, _ := strings.Cut(kv, "=")
+		env = append(env, name+"="+strings.Trim(val, "'"))
+	}
+	cmd := exec.Command(s.apps["kvread"], s.vault, "mySecret", "default")
+	cmd.Env = env
+	got, err := cmd.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(got)) != "scenario-value" {
+		t.Fatalf("app in a shell with keyhaven env: %v\n%s", err, got)
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/keyhaven/keyhaven/azproxy"
 )
 
 // Config describes the app to run.
@@ -96,8 +98,7 @@ func Start(cfg Config) (*Runner, error) {
 		mux.Handle("/msi/token/", h)
 	}
 	r.identity = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	r.proxy = &http.Server{Handler: &proxy{keyhaven: cfg.Keyhaven, zone: cfg.Zone, imds: imds,
-		direct: &http.Transport{Proxy: nil, DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}}, ReadHeaderTimeout: 10 * time.Second}
+	r.proxy = &http.Server{Handler: azproxy.New(cfg.Keyhaven, cfg.Zone, imds), ReadHeaderTimeout: 10 * time.Second}
 	go r.identity.Serve(r.idLn)
 	go r.proxy.Serve(r.proxyLn)
 	return r, nil

@@ -59,6 +59,7 @@ func Register(app *cli.App) {
 	registerRole(app)
 	registerVM(app)
 	registerRun(app)
+	registerEnv(app)
 }
 
 // session opens the signed-in profile.

@@ -122,6 +122,7 @@ func run(concurrency int, d time.Duration, ops []string, database string) error 
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(dir, "data")
 	cfg.Addr = "127.0.0.1:0"
+	cfg.ProxyAddr = ""
 	cfg.Database = database
 	cfg.AdminPassword = "Bench-Passw0rd!"
 	ctx, cancel := context.WithCancel(context.Background())

@@ -49,7 +49,7 @@ func TestServeBinary(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	addr := freePort(t)
 
-	banner, stop := startServe(t, bin, "--data-dir", dir, "--addr", addr)
+	banner, stop := startServe(t, bin, "--data-dir", dir, "--addr", addr, "--proxy-addr", "127.0.0.1:0")
 	for _, want := range []string{"data dir:", dir, "tenant:", "subscription:", "CA:", filepath.Join(dir, "ca.pem"), "URL:", "https://" + addr} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
@@ -101,14 +101,14 @@ func TestServeBinary(t *testing.T) {
 	}
 
 	// A restart reuses the tenant and subscription.
-	banner2, stop2 := startServe(t, bin, "--data-dir", dir, "--addr", addr)
+	banner2, stop2 := startServe(t, bin, "--data-dir", dir, "--addr", addr, "--proxy-addr", "127.0.0.1:0")
 	if ids2 := guid.FindAllString(banner2, -1); strings.Join(ids2, ",") != strings.Join(ids, ",") {
 		t.Errorf("restart changed the installation: %v -> %v", ids, ids2)
 	}
 	stop2()
 
 	// A wrong root key refuses to start, with a clear message and a non-zero exit.
-	cmd = exec.Command(bin, "serve", "--data-dir", dir, "--addr", addr)
+	cmd = exec.Command(bin, "serve", "--data-dir", dir, "--addr", addr, "--proxy-addr", "")
 	cmd.Env = append(os.Environ(), "KEYHAVEN_ROOT_KEY=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

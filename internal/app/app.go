@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/keyhaven/keyhaven/azproxy"
 	"github.com/keyhaven/keyhaven/internal/arm"
 	"github.com/keyhaven/keyhaven/internal/armapi"
 	"github.com/keyhaven/keyhaven/internal/audit"
@@ -63,6 +64,9 @@ type App struct {
 	handler http.Handler
 	srv     *http.Server
 	ln      net.Listener
+	// proxy is the developers' HTTP proxy (--proxy-addr).
+	proxy   *http.Server
+	proxyLn net.Listener
 
 	dir       *directory.Service
 	keys      *token.Keyring
@@ -334,6 +338,19 @@ func (a *App) Listen() (net.Addr, error) {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	a.ln = ln
+	if a.cfg.ProxyAddr != "" {
+		pl, err := net.Listen("tcp", a.cfg.ProxyAddr)
+		if err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("proxy listen (--proxy-addr): %w", err)
+		}
+		a.proxyLn = pl
+		target := ln.Addr().String()
+		if host, port, _ := net.SplitHostPort(target); host == "0.0.0.0" || host == "::" {
+			target = net.JoinHostPort("127.0.0.1", port)
+		}
+		a.proxy = &http.Server{Handler: azproxy.New(target, a.cfg.Zone, nil), ReadHeaderTimeout: 10 * time.Second}
+	}
 	return ln.Addr(), nil
 }
 
@@ -362,6 +379,9 @@ func (a *App) Banner(w io.Writer) {
 		fmt.Fprintf(w, "  zone:          https://<vault>.vault.%s, https://login.%s, https://management.%s\n", a.cfg.Zone, a.cfg.Zone, a.cfg.Zone)
 	}
 	fmt.Fprintf(w, "  health:        %s/healthz\n", url)
+	if a.proxyLn != nil {
+		fmt.Fprintf(w, "  proxy:         http://%s (keyhaven env prints the settings for a shell)\n", a.proxyLn.Addr())
+	}
 	if a.adminPassword != "" {
 		fmt.Fprintf(w, "  administrator: %s / %s (shown once; also in %s)\n", bootstrap.AdminName, a.adminPassword,
 			absPath(filepath.Join(a.cfg.DataDir, "initial-admin-password")))
@@ -394,6 +414,10 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.ServeTLS(a.ln, "", "") }()
+	if a.proxy != nil {
+		go a.proxy.Serve(a.proxyLn)
+		defer a.proxy.Close()
+	}
 	go a.keys.Run(ctx, time.Minute)
 	batchDone := make(chan struct{})
 	go func() {
@@ -452,4 +476,12 @@ func (a *App) Close() error {
 	err := a.raw.Close()
 	a.raw = nil
 	return err
+}
+
+// ProxyAddr is the developers' proxy's address, or "" when it is off.
+func (a *App) ProxyAddr() string {
+	if a.proxyLn == nil {
+		return ""
+	}
+	return a.proxyLn.Addr().String()
 }

@@ -32,6 +32,7 @@ func testConfig(t *testing.T, dataDir string) config.Config {
 	cfg := config.Default()
 	cfg.DataDir = dataDir
 	cfg.Addr = "127.0.0.1:0"
+	cfg.ProxyAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = "5s"
 	return cfg
 }

@@ -56,6 +56,8 @@ type Config struct {
 	VaultRateLimit string
 	// TrustedProxies are comma-separated CIDRs whose X-Forwarded-For the firewall believes.
 	TrustedProxies string
+	// ProxyAddr is where keyhaven's HTTP proxy for developers' shells listens (keyhaven env); empty turns it off.
+	ProxyAddr string
 	// AdminPassword is the bootstrap administrator's password on first start. It comes only from
 	// KEYHAVEN_ADMIN_PASSWORD; without it a password is generated and printed once.
 	AdminPassword string `json:"-"`
@@ -86,6 +88,7 @@ func options() []option {
 		{"mi-token-lifetime", "lifetime of managed identity access tokens (`duration`)", func(c *Config) *string { return &c.MITokenLifetime }},
 		{"vault-rate-limit", "requests a vault takes per 10 seconds before answering 429 (`n`; 0 = no limit; azure = Azure's 4000)", func(c *Config) *string { return &c.VaultRateLimit }},
 		{"trusted-proxies", "comma-separated `CIDRs` whose X-Forwarded-For the vault firewall believes", func(c *Config) *string { return &c.TrustedProxies }},
+		{"proxy-addr", "HTTP proxy `host:port` that sends Azure's names to keyhaven, for keyhaven env (empty: off)", func(c *Config) *string { return &c.ProxyAddr }},
 	}
 }
 
@@ -105,6 +108,7 @@ func Default() Config {
 		TokenLifetime:   "1h",
 		MITokenLifetime: "24h",
 		VaultRateLimit:  "0",
+		ProxyAddr:       "127.0.0.1:8480",
 	}
 }
 
@@ -246,6 +250,11 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.RateLimit(); err != nil {
 		bad("--vault-rate-limit %q: want a number of requests or 'azure'", c.VaultRateLimit)
+	}
+	if c.ProxyAddr != "" {
+		if _, _, err := net.SplitHostPort(c.ProxyAddr); err != nil {
+			bad("--proxy-addr %q: %v", c.ProxyAddr, err)
+		}
 	}
 	if _, err := c.Proxies(); err != nil {
 		bad("--trusted-proxies %q: %v", c.TrustedProxies, err)

@@ -28,6 +28,7 @@ var rules = []struct {
 	// The client side (CLI, client, runner) talks to the server over HTTP only.
 	{"client", []string{mod + "internal/", mod + "storage"}},
 	{"runner", []string{mod + "internal/", mod + "storage"}},
+	{"azproxy", []string{mod + "internal/", mod + "storage", mod + "cli", mod + "client"}},
 	{"cli", []string{mod + "internal/", mod + "storage"}},
 	// Domain packages know nothing of HTTP handlers or the composition root.
 	{"internal/directory", []string{mod + "internal/app", mod + "internal/httpx", "net/http"}},

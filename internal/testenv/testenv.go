@@ -52,6 +52,7 @@ func Start(t testing.TB, opts Options) *Env {
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(t.TempDir(), "data")
 	cfg.Addr = "127.0.0.1:0"
+	cfg.ProxyAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = "5s"
 	cfg.AdminPassword = AdminPassword
 	if opts.Configure != nil {
