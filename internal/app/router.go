@@ -76,10 +76,3 @@ func (h hostRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.handler.ServeHTTP(w, r)
 }
-
-// notServedYet is the answer of an area whose API a later keyhaven version adds: a 404 in the area's own shape.
-func notServedYet(shape httpx.Shape, code httpx.Code, what string) http.Handler {
-	return httpx.Handle(shape, func(w http.ResponseWriter, r *http.Request) error {
-		return httpx.E(code, "The %s is not served by this keyhaven yet: %s %s was not found.", what, r.Method, r.URL.Path)
-	})
-}
