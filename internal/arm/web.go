@@ -48,9 +48,8 @@ func putPlan(s *Service, ctx context.Context, p Principal, id ID, old *Resource,
 func putSite(s *Service, ctx context.Context, p Principal, id ID, old *Resource, in resourceBody, patch bool) (change, error) {
 	res := Resource{Location: normalizeLocation(in.Location), Tags: in.Tags, Kind: in.Kind}
 	props := map[string]any{}
-	var oldIdentity *Identity
 	if old != nil {
-		res.Location, props, oldIdentity = old.Location, old.Properties, old.Identity
+		res.Location, props = old.Location, old.Properties
 		if res.Kind == "" || patch {
 			res.Kind = old.Kind
 		}
@@ -85,16 +84,8 @@ func putSite(s *Service, ctx context.Context, p Principal, id ID, old *Resource,
 	if ref, _ := props["keyVaultReferenceIdentity"].(string); ref == "" {
 		props["keyVaultReferenceIdentity"] = "SystemAssigned"
 	}
-	pend, err := s.planIdentity(ctx, p, id, oldIdentity, in.Identity, patch)
-	if err != nil {
-		return change{}, err
-	}
-	res.Identity = pend.identity
-	if res.Identity != nil && res.Identity.Type == IdentityNone && (old == nil || old.Identity == nil) {
-		res.Identity = nil
-	}
 	res.Properties = props
-	return change{res: res, commit: func() { s.commitIdentity(ctx, p, pend) }, abort: func() { s.abortIdentity(ctx, p, pend) }}, nil
+	return s.withIdentity(ctx, p, id, old, res, in.Identity, patch)
 }
 
 // deleteSite releases the site's system-assigned identity and its app settings.
@@ -262,9 +253,8 @@ func newVMID() string { return uuid.NewString() }
 func putVM(s *Service, ctx context.Context, p Principal, id ID, old *Resource, in resourceBody, patch bool) (change, error) {
 	res := Resource{Location: normalizeLocation(in.Location), Tags: in.Tags}
 	props := map[string]any{}
-	var oldIdentity *Identity
 	if old != nil {
-		res.Location, props, oldIdentity = old.Location, old.Properties, old.Identity
+		res.Location, props = old.Location, old.Properties
 		if patch && !in.hasTags {
 			res.Tags = old.Tags
 		}
@@ -277,14 +267,24 @@ func putVM(s *Service, ctx context.Context, p Principal, id ID, old *Resource, i
 		props["vmId"] = newVMID()
 	}
 	props["provisioningState"] = "Succeeded"
-	pend, err := s.planIdentity(ctx, p, id, oldIdentity, in.Identity, patch)
+	res.Properties = props
+	return s.withIdentity(ctx, p, id, old, res, in.Identity, patch)
+}
+
+// withIdentity applies the identity lifecycle to a resource being written (sites and VMs share it): the change
+// creates what the new identity needs before the write, and releases the old system principal after it.
+func (s *Service) withIdentity(ctx context.Context, p Principal, id ID, old *Resource, res Resource, raw json.RawMessage, patch bool) (change, error) {
+	var oldIdentity *Identity
+	if old != nil {
+		oldIdentity = old.Identity
+	}
+	pend, err := s.planIdentity(ctx, p, id, oldIdentity, raw, patch)
 	if err != nil {
 		return change{}, err
 	}
 	res.Identity = pend.identity
-	if res.Identity != nil && res.Identity.Type == IdentityNone && (old == nil || old.Identity == nil) {
+	if res.Identity != nil && res.Identity.Type == IdentityNone && oldIdentity == nil {
 		res.Identity = nil
 	}
-	res.Properties = props
 	return change{res: res, commit: func() { s.commitIdentity(ctx, p, pend) }, abort: func() { s.abortIdentity(ctx, p, pend) }}, nil
 }
