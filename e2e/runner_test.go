@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os/exec"
@@ -351,5 +352,44 @@ func TestEnvForADeveloperShell(t *testing.T) {
 	got, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(got)) != "scenario-value" {
 		t.Fatalf("app in a shell with keyhaven env: %v\n%s", err, got)
+	}
+}
+
+// TestRemovedIdentityTokens (S3 and the negatives): after a system identity is removed, a token it was issued
+// earlier is refused by the vault; after a user-assigned identity is unassigned, the app's request for its token
+// is refused in App Service's shape.
+func TestRemovedIdentityTokens(t *testing.T) {
+	s := newScenario(t, "probe")
+	k := s.k
+	var identity map[string]any
+	k.ok(&identity, "webapp", "identity", "assign", "-g", "rg", "-n", "app")
+	k.ok(nil, "keyvault", "set-policy", "-n", s.vault, "--object-id", identity["principalId"].(string), "--secret-permissions", "get")
+	tokenURL := "$IDENTITY_ENDPOINT?api-version=2019-08-01&resource=https://vault.azure.net"
+	out, errOut, code := s.run("webapp", "app", s.apps["probe"], "GET", tokenURL, "X-IDENTITY-HEADER:$IDENTITY_HEADER")
+	lines := strings.SplitN(strings.TrimSpace(out), "\n", 2)
+	if code != 0 || len(lines) != 2 || lines[0] != "200" {
+		t.Fatalf("token: %d %s %s", code, out, errOut)
+	}
+	var tok map[string]string
+	json.Unmarshal([]byte(lines[1]), &tok)
+	if status, _ := rawGet(t, s.env, s.vault, tok["access_token"], nil); status == 401 {
+		t.Fatal("the fresh token is refused")
+	}
+	k.ok(nil, "webapp", "identity", "remove", "-g", "rg", "-n", "app")
+	if status, _ := rawGet(t, s.env, s.vault, tok["access_token"], nil); status != 401 {
+		t.Fatalf("a removed identity's earlier token: %d", status)
+	}
+	// A user-assigned identity, assigned then unassigned: its token request is refused.
+	var uami map[string]any
+	k.ok(&uami, "identity", "create", "-g", "rg", "-n", "gone")
+	k.ok(nil, "webapp", "identity", "assign", "-g", "rg", "-n", "app", "--identities", uami["id"].(string))
+	byClient := tokenURL + "&client_id=" + uami["clientId"].(string)
+	if out, _, _ := s.run("webapp", "app", s.apps["probe"], "GET", byClient, "X-IDENTITY-HEADER:$IDENTITY_HEADER"); !strings.HasPrefix(out, "200") {
+		t.Fatalf("assigned user identity: %s", out)
+	}
+	k.ok(nil, "webapp", "identity", "remove", "-g", "rg", "-n", "app", "--identities", uami["id"].(string))
+	out, _, _ = s.run("webapp", "app", s.apps["probe"], "GET", byClient, "X-IDENTITY-HEADER:$IDENTITY_HEADER")
+	if !strings.HasPrefix(out, "400") || !strings.Contains(out, `"statusCode":400`) || !strings.Contains(out, "correlationId") {
+		t.Fatalf("unassigned user identity: %s", out)
 	}
 }
