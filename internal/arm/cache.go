@@ -3,73 +3,65 @@ package arm
 import (
 	"context"
 	"strings"
-	"sync"
 
+	"github.com/keyhaven/keyhaven/internal/memo"
 	"github.com/keyhaven/keyhaven/internal/rbac"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
 // cache keeps what every data-plane call reads (vault configurations and role assignments) in memory. It is used
-// only where this process is the database's only writer (SQLite): every write here empties it, so the next
-// request sees the change. With PostgreSQL, other nodes write too, and reads go to the database.
+// only where this process is the database's only writer (SQLite): every write here empties it before returning,
+// and a read that began before the write cannot put its older answer back, so the next request sees the change.
+// With PostgreSQL, other nodes write too, and reads go to the database.
 type cache struct {
-	mu          sync.RWMutex // guards the fields below
-	vaults      map[string]Vault
-	assignments []rbac.Assignment
-	haveAssign  bool
+	vaults      *memo.Map[string, Vault]
+	assignments *memo.Map[struct{}, []rbac.Assignment]
+}
+
+func newCache() *cache {
+	return &cache{vaults: memo.New[string, Vault](100_000), assignments: memo.New[struct{}, []rbac.Assignment](1)}
 }
 
 func (c *cache) invalidate() {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	c.vaults = map[string]Vault{}
-	c.assignments, c.haveAssign = nil, false
-	c.mu.Unlock()
+	c.vaults.Clear()
+	c.assignments.Clear()
 }
 
 // invalidate drops cached configuration after a write.
 func (s *Service) invalidate() { s.cache.invalidate() }
 
-// cachedVault returns a cached vault configuration.
-func (s *Service) cachedVault(name string) (Vault, bool) {
+// VaultByName finds a vault by its (globally unique) name, for the data plane.
+func (s *Service) VaultByName(ctx context.Context, name string) (Vault, error) {
 	if s.cache == nil {
-		return Vault{}, false
+		return s.loadVault(ctx, name)
 	}
-	s.cache.mu.RLock()
-	defer s.cache.mu.RUnlock()
-	v, ok := s.cache.vaults[strings.ToLower(name)]
-	return v, ok
-}
-
-func (s *Service) storeVault(v Vault) {
-	if s.cache == nil {
-		return
+	k := strings.ToLower(name)
+	if v, ok := s.cache.vaults.Get(k); ok {
+		return v, nil
 	}
-	s.cache.mu.Lock()
-	s.cache.vaults[strings.ToLower(v.Name)] = v
-	s.cache.mu.Unlock()
+	gen := s.cache.vaults.Gen()
+	v, err := s.loadVault(ctx, name)
+	if err == nil {
+		s.cache.vaults.Put(gen, k, v)
+	}
+	return v, err
 }
 
 // allAssignments lists every role assignment, from the cache when there is one.
 func (s *Service) allAssignments(ctx context.Context) ([]rbac.Assignment, error) {
-	if s.cache != nil {
-		s.cache.mu.RLock()
-		a, ok := s.cache.assignments, s.cache.haveAssign
-		s.cache.mu.RUnlock()
-		if ok {
-			return a, nil
-		}
+	if s.cache == nil {
+		return storage.ListAll[rbac.Assignment](ctx, s.store, rbac.KindRoleAssignment, "")
 	}
+	if a, ok := s.cache.assignments.Get(struct{}{}); ok {
+		return a, nil
+	}
+	gen := s.cache.assignments.Gen()
 	all, err := storage.ListAll[rbac.Assignment](ctx, s.store, rbac.KindRoleAssignment, "")
-	if err != nil {
-		return nil, err
+	if err == nil {
+		s.cache.assignments.Put(gen, struct{}{}, all)
 	}
-	if s.cache != nil {
-		s.cache.mu.Lock()
-		s.cache.assignments, s.cache.haveAssign = all, true
-		s.cache.mu.Unlock()
-	}
-	return all, nil
+	return all, err
 }

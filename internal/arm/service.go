@@ -81,7 +81,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{store: cfg.Store, dir: cfg.Directory, now: cfg.Now, zone: cfg.Zone, forget: cfg.Forget, purged: cfg.VaultPurged}
 	if cfg.Cache {
-		s.cache = &cache{vaults: map[string]Vault{}}
+		s.cache = newCache()
 	}
 	return s
 }

@@ -597,18 +597,6 @@ func subtractPermissions(a, b Permissions) Permissions {
 	return Permissions{Keys: d(a.Keys, b.Keys), Secrets: d(a.Secrets, b.Secrets), Certificates: d(a.Certificates, b.Certificates), Storage: d(a.Storage, b.Storage)}
 }
 
-// VaultByName finds a vault by its (globally unique) name, for the data plane.
-func (s *Service) VaultByName(ctx context.Context, name string) (Vault, error) {
-	if v, ok := s.cachedVault(name); ok {
-		return v, nil
-	}
-	v, err := s.loadVault(ctx, name)
-	if err == nil {
-		s.storeVault(v)
-	}
-	return v, err
-}
-
 func (s *Service) loadVault(ctx context.Context, name string) (Vault, error) {
 	ref, _, err := storage.GetJSON[vaultRef](ctx, s.store, kindVaultName, strings.ToLower(name))
 	if err != nil {

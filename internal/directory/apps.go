@@ -129,7 +129,7 @@ func (s *Service) Applications(ctx context.Context, tenantID string) ([]Applicat
 
 // DeleteApplication removes an application, its credentials and its service principal.
 func (s *Service) DeleteApplication(ctx context.Context, tenantID, idOrAppID string) error {
-	defer s.groups.clear()
+	defer s.groups.Clear()
 	app, err := s.Application(ctx, tenantID, idOrAppID)
 	if err != nil {
 		return err
@@ -268,7 +268,7 @@ func (s *Service) ServicePrincipals(ctx context.Context, tenantID string) ([]Ser
 
 // DeleteServicePrincipal removes a service principal and its memberships; the application stays.
 func (s *Service) DeleteServicePrincipal(ctx context.Context, tenantID, idOrAppID string) error {
-	defer s.groups.clear()
+	defer s.groups.Clear()
 	sp, err := s.ServicePrincipal(ctx, tenantID, idOrAppID)
 	if err != nil {
 		return err

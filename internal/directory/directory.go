@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/keyhaven/keyhaven/internal/memo"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
@@ -90,7 +91,7 @@ type Service struct {
 	store   storage.Store
 	now     func() time.Time
 	lockout *lockout
-	groups  *groupCache
+	groups  *memo.Map[string, []string] // transitive memberships; nil without caching
 }
 
 // New returns a directory on a store.
@@ -101,7 +102,7 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{store: cfg.Store, now: now, lockout: newLockout(cfg.Lockout, now)}
 	if cfg.Cache {
-		s.groups = &groupCache{m: map[string][]string{}}
+		s.groups = memo.New[string, []string](100_000)
 	}
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/storage"
@@ -76,7 +75,7 @@ func (s *Service) Groups(ctx context.Context, tenantID string) ([]Group, error) 
 
 // DeleteGroup removes a group with its memberships, both ways.
 func (s *Service) DeleteGroup(ctx context.Context, tenantID, id string) error {
-	defer s.groups.clear()
+	defer s.groups.Clear()
 	g, err := s.Group(ctx, tenantID, id)
 	if err != nil {
 		return err
@@ -123,7 +122,7 @@ func (s *Service) Principal(ctx context.Context, tenantID, id string) (Principal
 // AddMember puts a user, service principal or group into a group. Adding a member twice is ErrExists, as Graph's
 // "One or more added object references already exist".
 func (s *Service) AddMember(ctx context.Context, tenantID, groupID, memberID string) error {
-	defer s.groups.clear()
+	defer s.groups.Clear()
 	g, err := s.Group(ctx, tenantID, groupID)
 	if err != nil {
 		return err
@@ -148,7 +147,7 @@ func (s *Service) AddMember(ctx context.Context, tenantID, groupID, memberID str
 
 // RemoveMember takes a member out of a group.
 func (s *Service) RemoveMember(ctx context.Context, tenantID, groupID, memberID string) error {
-	defer s.groups.clear()
+	defer s.groups.Clear()
 	g, err := s.Group(ctx, tenantID, groupID)
 	if err != nil {
 		return err
@@ -191,12 +190,14 @@ func (s *Service) Members(ctx context.Context, tenantID, groupID string) ([]Prin
 
 // TransitiveGroups returns the ids of every group the principal is in, directly or through nested groups.
 func (s *Service) TransitiveGroups(ctx context.Context, tenantID, principalID string) ([]string, error) {
-	if g, ok := s.groups.get(tenantID + "/" + principalID); ok {
+	k := tenantID + "/" + principalID
+	if g, ok := s.groups.Get(k); ok {
 		return g, nil
 	}
+	gen := s.groups.Gen()
 	out, err := s.transitiveGroups(ctx, tenantID, principalID)
 	if err == nil {
-		s.groups.put(tenantID+"/"+principalID, out)
+		s.groups.Put(gen, k, out)
 	}
 	return out, err
 }
@@ -253,38 +254,4 @@ func deleteMembershipsTx(ctx context.Context, tx storage.Tx, tenantID, id string
 		}
 	}
 	return nil
-}
-
-// groupCache keeps transitive memberships; any membership change or deletion empties it.
-type groupCache struct {
-	mu sync.RWMutex // guards m
-	m  map[string][]string
-}
-
-func (c *groupCache) get(k string) ([]string, bool) {
-	if c == nil {
-		return nil, false
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	g, ok := c.m[k]
-	return g, ok
-}
-
-func (c *groupCache) put(k string, g []string) {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.m[k] = g
-	c.mu.Unlock()
-}
-
-func (c *groupCache) clear() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	c.m = map[string][]string{}
-	c.mu.Unlock()
 }

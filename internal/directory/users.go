@@ -102,7 +102,7 @@ func (s *Service) Users(ctx context.Context, tenantID string) ([]User, error) {
 
 // DeleteUser removes a user with its memberships and sessions.
 func (s *Service) DeleteUser(ctx context.Context, tenantID, id string) error {
-	defer s.groups.clear()
+	defer s.groups.Clear()
 	u, err := s.User(ctx, tenantID, id)
 	if err != nil {
 		return err

@@ -10,11 +10,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/keyhaven/keyhaven/internal/memo"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
@@ -96,55 +97,66 @@ func New(store storage.Store, now func() time.Time, cache bool) *Store {
 	}
 	s := &Store{store: store, now: now}
 	if cache {
-		s.cache = &versionCache{m: map[string]Version{}}
+		s.cache = &versionCache{m: memo.New[string, map[string]Version](100_000)}
 	}
 	return s
 }
 
-// versionCache maps vault/name/version ("" for the current one) to the version.
+// versionCache keeps, per secret (vault/name), the versions read ("" for the current one). Each secret's map is
+// replaced, never modified, so readers may hold it without the lock.
 type versionCache struct {
-	mu sync.RWMutex // guards m
-	m  map[string]Version
+	m *memo.Map[string, map[string]Version]
 }
 
-func (c *versionCache) get(k string) (Version, bool) {
+// maxCachedVersions bounds the versions cached for one secret.
+const maxCachedVersions = 32
+
+func (c *versionCache) get(secret, version string) (Version, bool) {
 	if c == nil {
 		return Version{}, false
 	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	v, ok := c.m[k]
+	vs, ok := c.m.Get(secret)
+	if !ok {
+		return Version{}, false
+	}
+	v, ok := vs[version]
 	return v, ok
 }
 
-func (c *versionCache) put(k string, v Version) {
+// gen is taken before a store read whose answer goes to put.
+func (c *versionCache) gen() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.m.Gen()
+}
+
+func (c *versionCache) put(gen uint64, secret, version string, v Version) {
 	if c == nil {
 		return
 	}
-	c.mu.Lock()
-	if len(c.m) > 100_000 {
-		c.m = map[string]Version{}
-	}
-	c.m[k] = v
-	c.mu.Unlock()
+	c.m.Update(gen, secret, func(old map[string]Version, _ bool) map[string]Version {
+		next := make(map[string]Version, len(old)+1)
+		if len(old) < maxCachedVersions {
+			maps.Copy(next, old)
+		}
+		next[version] = v
+		return next
+	})
 }
 
-// drop forgets every cached version of one secret, or of a whole vault (name "").
+// drop forgets every cached version of one secret, or of a whole vault (name ""), and stops reads in flight
+// from caching what they read before the write.
 func (c *versionCache) drop(vault, name string) {
 	if c == nil {
 		return
 	}
-	prefix := vkey(vault)
 	if name != "" {
-		prefix = skey(vault, name) + "/"
+		c.m.Delete(skey(vault, name))
+		return
 	}
-	c.mu.Lock()
-	for k := range c.m {
-		if strings.HasPrefix(k, prefix) {
-			delete(c.m, k)
-		}
-	}
-	c.mu.Unlock()
+	prefix := vkey(vault)
+	c.m.DeleteFunc(func(k string) bool { return strings.HasPrefix(k, prefix) })
 }
 
 func vkey(vault string) string            { return strings.ToLower(vault) + "/" }
@@ -195,13 +207,14 @@ func (s *Store) Set(ctx context.Context, vault, name string, in SetInput) (Versi
 
 // Get reads a version ("" for the current one).
 func (s *Store) Get(ctx context.Context, vault, name, version string) (Version, error) {
-	k := skey(vault, name) + "/" + strings.ToLower(version)
-	if v, ok := s.cache.get(k); ok {
+	secret, ver := skey(vault, name), strings.ToLower(version)
+	if v, ok := s.cache.get(secret, ver); ok {
 		return v, nil
 	}
+	gen := s.cache.gen()
 	v, err := s.get(ctx, s.store, vault, name, version)
 	if err == nil {
-		s.cache.put(k, v)
+		s.cache.put(gen, secret, ver, v)
 	}
 	return v, err
 }
