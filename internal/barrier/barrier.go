@@ -45,10 +45,11 @@ type wrappedKey struct {
 
 // Barrier seals and opens values.
 type Barrier struct {
-	raw  storage.Store
-	root RootKey
+	raw storage.Store
 
 	mu sync.RWMutex // guards the fields below
+	// root wraps the data keys; RewrapRootKey replaces it.
+	root RootKey
 	// keys holds every data key, by id.
 	keys map[uint32]cipher.AEAD
 	// active is the id new seals use: the newest key.
@@ -81,6 +82,7 @@ func Open(ctx context.Context, raw storage.Store, root RootKey) (*Barrier, error
 
 // load reads and unwraps every data key.
 func (b *Barrier) load(ctx context.Context) error {
+	root := b.rootKey()
 	keys := map[uint32]cipher.AEAD{}
 	var active uint32
 	opts := storage.ListOptions{Limit: storage.MaxPageSize}
@@ -90,7 +92,7 @@ func (b *Barrier) load(ctx context.Context) error {
 			return fmt.Errorf("barrier: load data keys: %w", err)
 		}
 		for _, rec := range page.Records {
-			id, aead, err := b.unwrap(rec)
+			id, aead, err := unwrap(rec, root)
 			if err != nil {
 				return err
 			}
@@ -108,9 +110,15 @@ func (b *Barrier) load(ctx context.Context) error {
 	return nil
 }
 
+func (b *Barrier) rootKey() RootKey {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	return b.root
+}
+
 func dataKeyKey(id uint32) string { return fmt.Sprintf("%010d", id) }
 
-func (b *Barrier) unwrap(rec storage.Record) (uint32, cipher.AEAD, error) {
+func unwrap(rec storage.Record, root RootKey) (uint32, cipher.AEAD, error) {
 	id64, err := strconv.ParseUint(rec.Key, 10, 32)
 	if err != nil {
 		return 0, nil, fmt.Errorf("barrier: data key record %q: bad id", rec.Key)
@@ -120,10 +128,10 @@ func (b *Barrier) unwrap(rec storage.Record) (uint32, cipher.AEAD, error) {
 	if err := json.Unmarshal(rec.Value, &w); err != nil {
 		return 0, nil, fmt.Errorf("barrier: data key %d: %w", id, err)
 	}
-	dk, err := openWith(b.root.key, w.Wrapped, dataKeyAAD(id))
+	dk, err := openWith(root.key, w.Wrapped, dataKeyAAD(id))
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: this store's data keys are wrapped by root key %s, and the root key given is %s; start keyhaven with the root key this data was created with",
-			ErrWrongRootKey, w.RootKeyID, b.root.ID)
+			ErrWrongRootKey, w.RootKeyID, root.ID)
 	}
 	aead, err := newGCM(dk)
 	if err != nil {
@@ -137,15 +145,15 @@ func (b *Barrier) unwrap(rec storage.Record) (uint32, cipher.AEAD, error) {
 func (b *Barrier) RotateDataKey(ctx context.Context) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		b.mu.RLock()
-		id := b.active + 1
+		id, root := b.active+1, b.root
 		b.mu.RUnlock()
 		dk := make([]byte, 32)
 		rand.Read(dk)
-		wrapped, err := sealWith(b.root.key, dk, dataKeyAAD(id))
+		wrapped, err := sealWith(root.key, dk, dataKeyAAD(id))
 		if err != nil {
 			return err
 		}
-		val, _ := json.Marshal(wrappedKey{RootKeyID: b.root.ID, Wrapped: wrapped, Created: time.Now().UTC()})
+		val, _ := json.Marshal(wrappedKey{RootKeyID: root.ID, Wrapped: wrapped, Created: time.Now().UTC()})
 		_, err = b.raw.Create(ctx, storage.Record{Kind: dataKeyKind, Key: dataKeyKey(id), Value: val})
 		if errors.Is(err, storage.ErrConflict) {
 			// Another node added a key with this id first: load it and try the next id.
@@ -163,8 +171,9 @@ func (b *Barrier) RotateDataKey(ctx context.Context) error {
 }
 
 // RewrapRootKey re-wraps every data key under a new root key. Ciphertexts do not change, so this is quick and
-// needs no downtime; afterwards only the new root key opens the store.
+// needs no downtime; afterwards only the new root key opens the store, and this barrier wraps new data keys with it.
 func (b *Barrier) RewrapRootKey(ctx context.Context, next RootKey) error {
+	root := b.rootKey()
 	opts := storage.ListOptions{Limit: storage.MaxPageSize}
 	var recs []storage.Record
 	for {
@@ -178,14 +187,14 @@ func (b *Barrier) RewrapRootKey(ctx context.Context, next RootKey) error {
 		}
 		opts.PageToken = page.Next
 	}
-	return b.raw.InTx(ctx, func(tx storage.Tx) error {
+	err := b.raw.InTx(ctx, func(tx storage.Tx) error {
 		for _, rec := range recs {
 			id, _ := strconv.ParseUint(rec.Key, 10, 32)
 			var w wrappedKey
 			if err := json.Unmarshal(rec.Value, &w); err != nil {
 				return err
 			}
-			dk, err := openWith(b.root.key, w.Wrapped, dataKeyAAD(uint32(id)))
+			dk, err := openWith(root.key, w.Wrapped, dataKeyAAD(uint32(id)))
 			if err != nil {
 				return fmt.Errorf("%w: data key %d", ErrWrongRootKey, id)
 			}
@@ -200,6 +209,13 @@ func (b *Barrier) RewrapRootKey(ctx context.Context, next RootKey) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	b.root = next
+	b.mu.Unlock()
+	return nil
 }
 
 // Seal encrypts plaintext under the active data key, bound to aad (the record's identity).

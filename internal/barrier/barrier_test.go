@@ -264,6 +264,12 @@ func TestRotation(t *testing.T) {
 	if err := nodeA.RewrapRootKey(ctx, next); err != nil {
 		t.Fatal(err)
 	}
+	// A data key that node A adds after the rotation is wrapped with the new root key.
+	if err := nodeA.RotateDataKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	put(nodeA, "rewrapped")
+	check(nodeA, "before", "after", "rewrapped")
 	if _, err := barrier.Open(ctx, raw, root); !errors.Is(err, barrier.ErrWrongRootKey) {
 		t.Fatalf("old root key after rotation: %v", err)
 	}
@@ -271,7 +277,7 @@ func TestRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check(nodeC, "before", "after")
+	check(nodeC, "before", "after", "rewrapped")
 }
 
 func TestReservedKind(t *testing.T) {
