@@ -26,6 +26,8 @@ const usage = `keyhaven: a self-hosted Azure Key Vault with its identity service
 Server:
   keyhaven serve [flags]       start the server (keyhaven serve -h lists the flags)
   keyhaven ca export [flags]   print the CA certificate clients must trust
+  keyhaven rotate-root-key [flags]
+                               re-wrap the data keys under a new root key and replace the key file
   keyhaven version             print the version
 
 Client (az's commands, names and flags; keyhaven <group> -h for more):
@@ -51,6 +53,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = caExport(args[2:], stdout, stderr)
+	case "rotate-root-key":
+		err = rotateRootKey(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "keyhaven %s (%s %s/%s)\n", version.String(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	case "help", "-h", "--help":
@@ -94,6 +98,27 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	}
 	a.Banner(stdout)
 	return a.Serve(ctx)
+}
+
+func rotateRootKey(args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.ParseCommand("rotate-root-key", "Re-wraps the data keys under a newly generated root key and replaces the root key file\n"+
+		"(DIR/root.key or --root-key-file) with it. Sealed data is not rewritten. A server running on the same store\n"+
+		"keeps working; restart it when convenient (it reads the new key file). Back the new key up.",
+		args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	r, err := app.RotateRootKey(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	if r.Resumed {
+		fmt.Fprintf(stdout, "Finished an interrupted rotation: %s now holds root key %s.\n", r.Path, r.NewID)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Rotated the root key: %s now holds root key %s (was %s). Back it up: without it the data cannot be read.\n",
+		r.Path, r.NewID, r.OldID)
+	return nil
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {

@@ -116,6 +116,23 @@ func TestServeBinary(t *testing.T) {
 	if err == nil || !strings.Contains(stderr.String(), "root key does not match") {
 		t.Fatalf("wrong root key: %v\n%s", err, stderr.String())
 	}
+
+	// rotate-root-key replaces root.key; the server starts with the new key and keeps its installation.
+	oldKey, _ := os.ReadFile(filepath.Join(dir, "root.key"))
+	out.Reset()
+	cmd = exec.Command(bin, "rotate-root-key", "--data-dir", dir)
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "Rotated the root key") {
+		t.Fatalf("rotate-root-key: %v\n%s", err, out.String())
+	}
+	if newKey, _ := os.ReadFile(filepath.Join(dir, "root.key")); len(newKey) == 0 || bytes.Equal(newKey, oldKey) {
+		t.Fatal("rotate-root-key did not replace root.key")
+	}
+	banner3, stop3 := startServe(t, bin, "--data-dir", dir, "--addr", addr, "--proxy-addr", "127.0.0.1:0")
+	if ids3 := guid.FindAllString(banner3, -1); strings.Join(ids3, ",") != strings.Join(ids, ",") {
+		t.Errorf("rotation changed the installation: %v -> %v", ids, ids3)
+	}
+	stop3()
 }
 
 // startServe starts keyhaven serve and waits for its banner; stop sends SIGTERM and returns the exit code.

@@ -112,7 +112,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := barrier.Open(ctx, a.raw, root)
+	b, err := a.openBarrier(ctx, root)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func (a *App) rootKey(ctx context.Context) (barrier.RootKey, error) {
 	if a.cfg.RootKeyFile != "" {
 		return barrier.ReadRootKeyFile(a.cfg.RootKeyFile)
 	}
-	path := filepath.Join(a.cfg.DataDir, "root.key")
+	path := rootKeyPath(a.cfg)
 	k, err := barrier.ReadRootKeyFile(path)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return k, err

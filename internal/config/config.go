@@ -115,7 +115,13 @@ func Default() Config {
 // Parse builds the configuration from args (the flags after "serve") and the environment. Flag errors and -h
 // are reported on stderr by the flag package; the error is flag.ErrHelp for -h.
 func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	fs := flag.NewFlagSet("keyhaven serve", flag.ContinueOnError)
+	return ParseCommand("serve", "Starts the keyhaven server.", args, getenv, stderr)
+}
+
+// ParseCommand is Parse for another server-side command that takes the server's settings (such as
+// rotate-root-key): name and summary are what its -h prints.
+func ParseCommand(name, summary string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("keyhaven "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	flagVals := map[string]*string{}
 	def := Default()
@@ -123,14 +129,14 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (Config,
 		flagVals[o.name] = fs.String(o.name, *o.field(&def), o.usage+" [$"+EnvName(o.name)+"]")
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: keyhaven serve [flags]\n\nStarts the keyhaven server. Settings come from defaults, then --config, then KEYHAVEN_* variables, then flags.\nThe root key can also be given in base64 in $KEYHAVEN_ROOT_KEY.\n\nFlags:\n")
+		fmt.Fprintf(fs.Output(), "Usage: keyhaven %s [flags]\n\n%s\n\nSettings come from defaults, then --config, then KEYHAVEN_* variables, then flags.\nThe root key can also be given in base64 in $KEYHAVEN_ROOT_KEY.\n\nFlags:\n", name, summary)
 		printFlags(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return Config{}, fmt.Errorf("keyhaven serve takes no arguments, got %q", fs.Args())
+		return Config{}, fmt.Errorf("keyhaven %s takes no arguments, got %q", name, fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
