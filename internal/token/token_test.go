@@ -231,6 +231,30 @@ func TestDeletedPrincipal(t *testing.T) {
 	mustRefuse(t, f, tok, "no longer exists")
 }
 
+// A deletion that lands while an existence check is in flight: the check read "exists", the principal was deleted
+// and forgotten, and only then did the check finish. Its stale answer must not be remembered.
+func TestDeletionDuringExistenceCheck(t *testing.T) {
+	f := newFixture(t)
+	tok := f.issue(t, f.claims(tenantA), time.Hour)
+	check := f.v.cfg.Exists
+	first := true
+	f.v.cfg.Exists = func(ctx context.Context, tid, id string) (bool, error) {
+		ok, err := check(ctx, tid, id)
+		if first {
+			first = false
+			f.mu.Lock()
+			f.deleted[tid+"/"+id] = true
+			f.mu.Unlock()
+			f.v.Forget(tid, id)
+		}
+		return ok, err
+	}
+	if _, err := f.v.Validate(context.Background(), tok, vault); err != nil {
+		t.Fatal(err) // the check began before the deletion
+	}
+	mustRefuse(t, f, tok, "no longer exists")
+}
+
 // TestKeyRotation walks the schedule: a successor is published a day before it signs; the old key keeps
 // validating its tokens until they have expired, then disappears, and its tokens are refused.
 func TestKeyRotation(t *testing.T) {

@@ -54,6 +54,9 @@ type Validator struct {
 	mu     sync.RWMutex // guards the fields below
 	cache  map[string]*Claims
 	exists map[string]existence
+	// forgets counts Forget calls, so that an existence check that began before one does not record its
+	// (possibly stale) answer after it.
+	forgets uint64
 }
 
 type existence struct {
@@ -183,6 +186,7 @@ func (v *Validator) principalExists(ctx context.Context, tid, oid string, now ti
 	k := tid + "/" + oid
 	v.mu.RLock()
 	e, ok := v.exists[k]
+	forgets := v.forgets
 	v.mu.RUnlock()
 	if ok && now.Sub(e.checked) < v.cfg.ExistsTTL {
 		return e.ok, nil
@@ -192,10 +196,12 @@ func (v *Validator) principalExists(ctx context.Context, tid, oid string, now ti
 		return false, fmt.Errorf("check principal: %w", err)
 	}
 	v.mu.Lock()
-	if len(v.exists) >= v.cfg.CacheSize {
-		v.exists = map[string]existence{}
+	if v.forgets == forgets {
+		if len(v.exists) >= v.cfg.CacheSize {
+			v.exists = map[string]existence{}
+		}
+		v.exists[k] = existence{ok: found, checked: now}
 	}
-	v.exists[k] = existence{ok: found, checked: now}
 	v.mu.Unlock()
 	return found, nil
 }
@@ -203,6 +209,7 @@ func (v *Validator) principalExists(ctx context.Context, tid, oid string, now ti
 // Forget drops what the validator knows of a principal, so that its deletion takes effect on this node at once.
 func (v *Validator) Forget(tid, oid string) {
 	v.mu.Lock()
+	v.forgets++
 	delete(v.exists, tid+"/"+oid)
 	v.mu.Unlock()
 }
