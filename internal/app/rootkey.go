@@ -56,7 +56,7 @@ func RotateRootKey(ctx context.Context, cfg config.Config) (RotatedKeys, error) 
 	b, err := barrier.Open(ctx, raw, cur)
 	if errors.Is(err, barrier.ErrWrongRootKey) {
 		// An earlier rotation may have committed its re-wrap and stopped before replacing the file.
-		next, ferr := finishRotation(ctx, raw, path)
+		_, next, ferr := finishRotation(ctx, raw, path)
 		if ferr != nil {
 			return RotatedKeys{}, err
 		}
@@ -89,16 +89,17 @@ func RotateRootKey(ctx context.Context, cfg config.Config) (RotatedKeys, error) 
 
 // finishRotation opens the store with the side file's key, left by a rotation that re-wrapped the data keys but
 // stopped before replacing the key file, and moves that key into place.
-func finishRotation(ctx context.Context, raw storage.Store, path string) (barrier.RootKey, error) {
+func finishRotation(ctx context.Context, raw storage.Store, path string) (*barrier.Barrier, barrier.RootKey, error) {
 	pending := path + ".next"
 	next, err := barrier.ReadRootKeyFile(pending)
 	if err != nil {
-		return next, err
+		return nil, next, err
 	}
-	if _, err := barrier.Open(ctx, raw, next); err != nil {
-		return next, err
+	b, err := barrier.Open(ctx, raw, next)
+	if err != nil {
+		return nil, next, err
 	}
-	return next, replaceKeyFile(pending, path)
+	return b, next, replaceKeyFile(pending, path)
 }
 
 func replaceKeyFile(from, to string) error {
@@ -132,10 +133,10 @@ func (a *App) openBarrier(ctx context.Context, root barrier.RootKey) (*barrier.B
 		return b, err
 	}
 	path := rootKeyPath(a.cfg)
-	next, ferr := finishRotation(ctx, a.raw, path)
+	nb, next, ferr := finishRotation(ctx, a.raw, path)
 	if ferr != nil {
 		return nil, err
 	}
 	a.logger.Warn("finished an interrupted root key rotation", slog.String("path", path), slog.String("root_key_id", next.ID))
-	return barrier.Open(ctx, a.raw, next)
+	return nb, nil
 }

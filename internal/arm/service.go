@@ -71,7 +71,7 @@ type Service struct {
 	zone   string
 	forget func(tenantID, objectID string)
 	purged func(ctx context.Context, name string) error
-	cache  *cache
+	cache  cache
 }
 
 // New returns the service.

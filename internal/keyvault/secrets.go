@@ -86,7 +86,7 @@ type Deleted struct {
 type Store struct {
 	store storage.Store
 	now   func() time.Time
-	cache *versionCache
+	cache versionCache
 }
 
 // New returns the secrets store. With cache set (only for a process that is its database's only writer, SQLite),
@@ -97,13 +97,13 @@ func New(store storage.Store, now func() time.Time, cache bool) *Store {
 	}
 	s := &Store{store: store, now: now}
 	if cache {
-		s.cache = &versionCache{m: memo.New[string, map[string]Version](100_000)}
+		s.cache.m = memo.New[string, map[string]Version](100_000)
 	}
 	return s
 }
 
 // versionCache keeps, per secret (vault/name), the versions read ("" for the current one). Each secret's map is
-// replaced, never modified, so readers may hold it without the lock.
+// replaced, never modified, so readers may hold it without the lock. A nil m caches nothing.
 type versionCache struct {
 	m *memo.Map[string, map[string]Version]
 }
@@ -111,10 +111,7 @@ type versionCache struct {
 // maxCachedVersions bounds the versions cached for one secret.
 const maxCachedVersions = 32
 
-func (c *versionCache) get(secret, version string) (Version, bool) {
-	if c == nil {
-		return Version{}, false
-	}
+func (c versionCache) get(secret, version string) (Version, bool) {
 	vs, ok := c.m.Get(secret)
 	if !ok {
 		return Version{}, false
@@ -124,17 +121,9 @@ func (c *versionCache) get(secret, version string) (Version, bool) {
 }
 
 // gen is taken before a store read whose answer goes to put.
-func (c *versionCache) gen() uint64 {
-	if c == nil {
-		return 0
-	}
-	return c.m.Gen()
-}
+func (c versionCache) gen() uint64 { return c.m.Gen() }
 
-func (c *versionCache) put(gen uint64, secret, version string, v Version) {
-	if c == nil {
-		return
-	}
+func (c versionCache) put(gen uint64, secret, version string, v Version) {
 	c.m.Update(gen, secret, func(old map[string]Version, _ bool) map[string]Version {
 		next := make(map[string]Version, len(old)+1)
 		if len(old) < maxCachedVersions {
@@ -147,10 +136,7 @@ func (c *versionCache) put(gen uint64, secret, version string, v Version) {
 
 // drop forgets every cached version of one secret, or of a whole vault (name ""), and stops reads in flight
 // from caching what they read before the write.
-func (c *versionCache) drop(vault, name string) {
-	if c == nil {
-		return
-	}
+func (c versionCache) drop(vault, name string) {
 	if name != "" {
 		c.m.Delete(skey(vault, name))
 		return
