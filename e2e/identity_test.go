@@ -280,6 +280,19 @@ func TestDiscoveryDocuments(t *testing.T) {
 	if inst["tenant_discovery_endpoint"] != "https://login.microsoftonline.com/"+env.TenantID+"/v2.0/.well-known/openid-configuration" {
 		t.Errorf("instance discovery: %v", inst)
 	}
+	// An authority that is not a URL is an OAuth2 error, not a 500.
+	for _, ae := range []string{"%zz", "http://login.microsoftonline.com/x/oauth2/authorize", ""} {
+		resp, err := env.HTTP.Get("https://login.microsoftonline.com/common/discovery/instance?api-version=1.1&authorization_endpoint=" + url.QueryEscape(ae))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b map[string]any
+		json.NewDecoder(resp.Body).Decode(&b)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || b["error"] != "invalid_instance" {
+			t.Errorf("instance discovery for %q: %d %v", ae, resp.StatusCode, b)
+		}
+	}
 }
 
 func directoryUser(name string) directory.NewUser {

@@ -92,8 +92,11 @@ func (a *API) keys(w http.ResponseWriter, r *http.Request) error {
 func (a *API) instanceDiscovery(w http.ResponseWriter, r *http.Request) error {
 	ae := r.URL.Query().Get("authorization_endpoint")
 	u, err := url.Parse(ae)
+	if ae == "" || err != nil {
+		return aadsts(codeInvalidInstance, 50049, "Unknown or invalid instance.")
+	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if ae == "" || err != nil || u.Scheme != "https" || u.Host == "" || len(parts) < 2 || parts[0] == "" {
+	if u.Scheme != "https" || u.Host == "" || len(parts) < 2 || parts[0] == "" {
 		return aadsts(codeInvalidInstance, 50049, "Unknown or invalid instance.")
 	}
 	host := u.Host
