@@ -201,12 +201,14 @@ func (r *Runner) Run(ctx context.Context, command []string) (int, error) {
 	defer signal.Stop(sigs)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	cancelled := ctx.Done()
 	for {
 		select {
 		case s := <-sigs:
 			cmd.Process.Signal(s)
-		case <-ctx.Done():
+		case <-cancelled:
 			cmd.Process.Signal(syscall.SIGTERM)
+			cancelled = nil // once: a closed channel would make this loop spin until the app exits
 		case err := <-done:
 			if err == nil {
 				return 0, nil
