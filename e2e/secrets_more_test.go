@@ -141,6 +141,8 @@ func FuzzVaultRequests(f *testing.F) {
 	f.Add("POST", "/secrets/restore?api-version=7.5", `{"value":"AAAA"}`)
 	f.Add("GET", "/secrets?api-version=7.5&maxresults=0&$skiptoken=zz", ``)
 	f.Add("GET", "/deletedsecrets/%2e%2e?api-version=2025-07-01", ``)
+	f.Add("GET", "/secrets/a/"+strings.Repeat("v", 1100)+"?api-version=7.5", ``) // longer than a storage key
+	f.Add("GET", "/secrets/a/%C3%A9?api-version=7.5", ``)
 	handler := env.App.Handler()
 	tok := ""
 	f.Fuzz(func(t *testing.T, method, path, body string) {
@@ -164,6 +166,21 @@ func FuzzVaultRequests(f *testing.F) {
 			t.Fatalf("%s %s %q: %d %s", method, path, body, rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// A Host whose vault label cannot be a vault name is VaultNotFound, whatever its length or characters.
+func TestVaultHostThatCannotBeAVault(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	for _, label := range []string{strings.Repeat("a", 1100), "a_b", "-ab"} {
+		req := httptest.NewRequest("GET", "https://x.vault.azure.net/secrets/s?api-version=7.5", nil)
+		req.Host = label + ".vault.azure.net"
+		req.Header.Set("Authorization", "Bearer x.y.z")
+		rec := httptest.NewRecorder()
+		env.App.Handler().ServeHTTP(rec, req)
+		if rec.Code >= 500 || !strings.Contains(rec.Body.String(), "VaultNotFound") && rec.Code != http.StatusNotFound {
+			t.Errorf("vault label %.20q: %d %s", label, rec.Code, rec.Body.String())
+		}
+	}
 }
 
 // rawGet sends GET secret with a token and optional headers; it returns the status and the inner error code.

@@ -154,7 +154,10 @@ func (a *API) guard(o op) httpx.HandlerFunc {
 		} else if !apiVersionRule.MatchString(v) {
 			return httpx.E(codeBadParameter, "The specified version (%s) is not recognized. Consider using the latest supported version (2025-07-01).", v)
 		}
-		// 3. The vault.
+		// 3. The vault (a name that cannot be a vault's is not looked up).
+		if !arm.ValidVaultName(vaultName) {
+			return httpx.E(codeVaultNF, "The vault '%s' does not exist.", vaultName)
+		}
 		vault, err := a.cfg.ARM.VaultByName(r.Context(), vaultName)
 		if err != nil {
 			if isStoreNotFound(err) {
@@ -186,8 +189,11 @@ func (a *API) guard(o op) httpx.HandlerFunc {
 			return httpx.E(codeThrottled, "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached").
 				WithHeader("Retry-After", itoa(int(wait.Seconds()+0.999)))
 		}
-		if c.name != "" && !keyvault.ValidName(c.name) && c.name != "restore" {
+		if c.name != "" && !keyvault.ValidName(c.name) {
 			return httpx.E(codeBadParameter, "The request URI contains an invalid name: %s", c.name)
+		}
+		if c.ver != "" && !keyvault.ValidName(c.ver) {
+			return httpx.E(codeBadParameter, "The request URI contains an invalid version: %s", c.ver)
 		}
 		return o.handler(c)
 	}
