@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyhaven/keyhaven/internal/httpx"
 	"github.com/keyhaven/keyhaven/internal/keyvault"
+	"github.com/keyhaven/keyhaven/storage"
 )
 
 // attributes is a bundle's attributes: integers (Unix seconds), plus what the vault's settings derive.
@@ -246,7 +247,7 @@ func (c *call) nextLink(next string, max int) any {
 }
 
 func pageErr(err error) error {
-	if err != nil && strings.Contains(err.Error(), "page token") {
+	if errors.Is(err, storage.ErrInvalid) {
 		return httpx.E(codeBadParameter, "The $skiptoken is not valid.").WithCause(err)
 	}
 	return err
