@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -196,10 +197,13 @@ func (s *Service) TransitiveGroups(ctx context.Context, tenantID, principalID st
 	}
 	gen := s.groups.Gen()
 	out, err := s.transitiveGroups(ctx, tenantID, principalID)
-	if err == nil {
-		s.groups.Put(gen, k, out)
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	// Callers share the cached slice: with no spare capacity, an append to it copies instead of writing into it.
+	out = slices.Clip(out)
+	s.groups.Put(gen, k, out)
+	return out, nil
 }
 
 func (s *Service) transitiveGroups(ctx context.Context, tenantID, principalID string) ([]string, error) {
