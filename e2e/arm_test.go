@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -302,5 +303,42 @@ func TestARMBadInput(t *testing.T) {
 	}
 	if spsAfter, _ := env.App.Directory().ServicePrincipals(ctx, env.TenantID); len(spsAfter) != len(spsBefore) {
 		t.Errorf("refused writes left %d service principals behind", len(spsAfter)-len(spsBefore))
+	}
+}
+
+// Reading a subscription's audit trail shows only records about that subscription: management calls on its
+// resources and data-plane calls on its vaults, not another subscription's or tenant's.
+func TestAuditRecordsStayInTheirSubscription(t *testing.T) {
+	env := testenv.Start(t, testenv.Options{})
+	ctx := context.Background()
+	sub := "/subscriptions/" + env.SubscriptionID
+	other := "/subscriptions/" + randomGUID()
+	for _, r := range []audit.Record{
+		{Plane: "management", Target: sub + "/resourceGroups/mine", Status: 201},
+		{Plane: "data", Target: "mine/secrets/s", Resource: sub + "/resourceGroups/mine/providers/Microsoft.KeyVault/vaults/mine", Status: 200},
+		{Plane: "management", Target: other + "/resourceGroups/theirs", Status: 201},
+		{Plane: "data", Target: "theirs/secrets/s", Resource: other + "/resourceGroups/theirs/providers/Microsoft.KeyVault/vaults/theirs", Status: 200},
+		{Plane: "data", Target: "gone/secrets/s", Status: 404}, // no vault: in no subscription
+	} {
+		if err := env.App.Audit().Append(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok := userToken(t, env, "admin", testenv.AdminPassword, "https://management.azure.com/")
+	status, body := armCall(t, env, tok, "GET", sub+"/providers/Keyhaven.Audit/records?api-version=2022-09-01", nil)
+	if status != 200 {
+		t.Fatalf("audit records: %d %v", status, body)
+	}
+	var targets []string
+	for _, r := range body["value"].([]any) {
+		targets = append(targets, r.(map[string]any)["target"].(string))
+	}
+	if !slices.Contains(targets, sub+"/resourceGroups/mine") || !slices.Contains(targets, "mine/secrets/s") {
+		t.Errorf("own subscription's records missing: %v", targets)
+	}
+	for _, tg := range targets {
+		if strings.Contains(tg, "theirs") || strings.HasPrefix(tg, "gone") {
+			t.Errorf("record from outside the subscription: %s", tg)
+		}
 	}
 }

@@ -373,7 +373,7 @@ func (a *API) auditRecords(req *request, sub string) error {
 	vault, result := strings.ToLower(q.Get("vault")), strings.ToLower(q.Get("result"))
 	out := []audit.Record{}
 	for _, r := range recs {
-		if vault != "" && !auditTargetsVault(r.Target, vault) {
+		if !auditInSubscription(r, sub) || vault != "" && !auditTargetsVault(r.Target, vault) {
 			continue
 		}
 		switch {
@@ -383,6 +383,7 @@ func (a *API) auditRecords(req *request, sub string) error {
 		default:
 			continue
 		}
+		r.Resource = "" // it places the record; the served shape stays as documented
 		out = append(out, r)
 	}
 	writeList(req.w, out)
@@ -418,6 +419,18 @@ func (a *API) runtimeCredential(req *request, appID string) error {
 
 // auditTargetsVault reports whether a record's target is the vault or something in it: data-plane targets are
 // "<vault>/secrets/<name>", management targets resource ids ".../vaults/<vault>[/...]".
+// auditInSubscription reports whether a record is about something in the subscription: a management call on a
+// resource under it, or a data-plane call on one of its vaults. Reading a subscription's trail shows nothing else.
+func auditInSubscription(r audit.Record, sub string) bool {
+	id := r.Target
+	if r.Plane == "data" {
+		id = r.Resource
+	}
+	prefix := "/subscriptions/" + strings.ToLower(sub)
+	id = strings.ToLower(id)
+	return id == prefix || strings.HasPrefix(id, prefix+"/")
+}
+
 func auditTargetsVault(target, vault string) bool {
 	t := strings.ToLower(target)
 	if t == vault || strings.HasPrefix(t, vault+"/") {

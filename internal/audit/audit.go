@@ -29,7 +29,9 @@ type Record struct {
 	// Operation is the method and operation name, such as "PUT Microsoft.KeyVault/vaults/write".
 	Operation string `json:"operation"`
 	// Target is the resource id (or vault and object) the operation was on.
-	Target    string `json:"target"`
+	Target string `json:"target"`
+	// Resource is, for a data-plane call, the vault's resource id (it places the record in a subscription).
+	Resource  string `json:"resourceId,omitempty"`
 	Status    int    `json:"status"`
 	Code      string `json:"code,omitempty"`
 	RequestID string `json:"requestId"`

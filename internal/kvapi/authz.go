@@ -12,7 +12,6 @@ import (
 	"github.com/keyhaven/keyhaven/internal/arm"
 	"github.com/keyhaven/keyhaven/internal/audit"
 	"github.com/keyhaven/keyhaven/internal/httpx"
-	"github.com/keyhaven/keyhaven/internal/keyvault"
 	"github.com/keyhaven/keyhaven/storage"
 )
 
@@ -186,6 +185,7 @@ func (a *API) audit(c *call, o op, vault string, start time.Time, written int, e
 	if c.name == "" {
 		rec.Target = vault
 	}
+	rec.Resource = c.vault.ResourceID
 	if c.claims != nil {
 		rec.CallerOID, rec.CallerAppID = c.claims.Oid, c.claims.ClientID()
 	}
@@ -195,4 +195,3 @@ func (a *API) audit(c *call, o op, vault string, start time.Time, written int, e
 	a.cfg.Audit.Add(rec)
 }
 
-var _ = keyvault.ErrNotFound
