@@ -194,4 +194,3 @@ func (a *API) audit(c *call, o op, vault string, start time.Time, written int, e
 	}
 	a.cfg.Audit.Add(rec)
 }
-
