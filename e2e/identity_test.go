@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,9 @@ func TestV1ClientCredentials(t *testing.T) {
 	if c.Iss != "https://sts.windows.net/"+env.TenantID+"/" || c.AppID != sp.AppID || c.AppIDAcr != "1" || c.Ver != "1.0" || c.Idp != c.Iss {
 		t.Errorf("claims %+v", c)
 	}
+	if body["not_before"] != strconv.FormatInt(c.Nbf, 10) || body["expires_on"] != strconv.FormatInt(c.Exp, 10) {
+		t.Errorf("not_before %v / expires_on %v, token nbf %d exp %d", body["not_before"], body["expires_on"], c.Nbf, c.Exp)
+	}
 	// The tenant may be named by its domain, on either login host, and on the bare host.
 	for _, u := range []string{"https://login.windows.net/keyhaven.local/oauth2/token", "https://" + env.Addr + "/" + env.TenantID + "/oauth2/token"} {
 		resp, err := env.HTTP.PostForm(u, url.Values{"grant_type": {"client_credentials"}, "client_id": {sp.AppID},
@@ -219,6 +223,11 @@ func TestPasswordAndRefreshGrant(t *testing.T) {
 	rt, _ := body["refresh_token"].(string)
 	if rt == "" || body["id_token"] == nil || body["client_info"] == nil {
 		t.Fatalf("no refresh_token, id_token or client_info: %v", body)
+	}
+	// A refresh request that is refused for its scope does not spend the refresh token.
+	bad := url.Values{"grant_type": {"refresh_token"}, "client_id": {azureCLI}, "refresh_token": {rt}, "scope": {"https://unknown.example/.default"}}
+	if status, body := tokenResponse(t, env, "/"+env.TenantID+"/oauth2/v2.0/token", bad); status != 400 {
+		t.Fatalf("refresh for an unknown resource: %d %v", status, body)
 	}
 	// The refresh token gets a new access token (and a new refresh token) once; the old one is then spent.
 	form := url.Values{"grant_type": {"refresh_token"}, "client_id": {azureCLI}, "refresh_token": {rt}, "scope": {"https://vault.azure.net/.default"}}

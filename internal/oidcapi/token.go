@@ -300,6 +300,11 @@ func (a *API) refresh(ctx context.Context, req *tokenRequest) (map[string]any, e
 	if req.clientID == "" {
 		return nil, errMissing("client_id")
 	}
+	// The request is checked before the refresh token is redeemed: redeeming replaces it.
+	tgt, err := a.resolveTarget(req, false)
+	if err != nil {
+		return nil, err
+	}
 	sess, next, err := a.cfg.Directory.RedeemRefreshToken(ctx, rt, req.clientID)
 	if err != nil {
 		if errors.Is(err, directory.ErrBadCredentials) || errors.Is(err, directory.ErrNotFound) {
@@ -315,10 +320,6 @@ func (a *API) refresh(ctx context.Context, req *tokenRequest) (map[string]any, e
 		if pt, err := a.tenantFor(ctx, req.tenant, false); err != nil || pt.ID != t.ID {
 			return nil, aadsts(codeInvalidGrant, 70000, "Provided grant is invalid or malformed.")
 		}
-	}
-	tgt, err := a.resolveTarget(req, false)
-	if err != nil {
-		return nil, err
 	}
 	u, err := a.cfg.Directory.User(ctx, t.ID, sess.PrincipalID)
 	if err != nil {
@@ -381,7 +382,7 @@ func (a *API) respond(c token.Claims, tgt target, version int, extra map[string]
 		resp["expires_in"] = strconv.FormatInt(expiresIn, 10)
 		resp["ext_expires_in"] = strconv.FormatInt(expiresIn, 10)
 		resp["expires_on"] = strconv.FormatInt(exp.Unix(), 10)
-		resp["not_before"] = strconv.FormatInt(c.Nbf, 10)
+		resp["not_before"] = strconv.FormatInt(exp.Add(-a.cfg.Lifetime).Unix(), 10) // Issue sets nbf = now = exp - lifetime
 		resp["resource"] = tgt.resource
 	} else {
 		resp["expires_in"] = expiresIn
