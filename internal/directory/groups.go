@@ -90,8 +90,12 @@ func (s *Service) DeleteGroup(ctx context.Context, tenantID, id string) error {
 			return err
 		}
 		for _, m := range members {
-			tx.Delete(ctx, kindGroupMember, key(tenantID, g.ID)+"/"+m, 0)
-			tx.Delete(ctx, kindMemberOf, key(tenantID, m)+"/"+g.ID, 0)
+			if err := deleteIfPresent(ctx, tx, kindGroupMember, key(tenantID, g.ID)+"/"+m); err != nil {
+				return err
+			}
+			if err := deleteIfPresent(ctx, tx, kindMemberOf, key(tenantID, m)+"/"+g.ID); err != nil {
+				return err
+			}
 		}
 		return deleteMembershipsTx(ctx, tx, tenantID, g.ID)
 	})
@@ -250,12 +254,20 @@ func deleteMembershipsTx(ctx context.Context, tx storage.Tx, tenantID, id string
 		return err
 	}
 	for _, g := range groups {
-		if err := tx.Delete(ctx, kindMemberOf, key(tenantID, id)+"/"+g, 0); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := deleteIfPresent(ctx, tx, kindMemberOf, key(tenantID, id)+"/"+g); err != nil {
 			return err
 		}
-		if err := tx.Delete(ctx, kindGroupMember, key(tenantID, g)+"/"+id, 0); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		if err := deleteIfPresent(ctx, tx, kindGroupMember, key(tenantID, g)+"/"+id); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// deleteIfPresent deletes a record; one that is already gone is not an error.
+func deleteIfPresent(ctx context.Context, tx storage.Tx, kind, k string) error {
+	if err := tx.Delete(ctx, kind, k, 0); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return err
 	}
 	return nil
 }
