@@ -249,4 +249,31 @@ func TestRefreshTokens(t *testing.T) {
 	if _, _, err := s.RedeemRefreshToken(ctx, next, "cli"); !errors.Is(err, ErrBadCredentials) {
 		t.Errorf("expired: %v", err)
 	}
+	// A disabled user's session does not refresh.
+	off, _ := s.CreateUser(ctx, tid, NewUser{UserPrincipalName: "off@contoso.test", DisplayName: "Off", Password: "Off-Passw0rd", Disabled: true})
+	rt3, err := s.NewRefreshToken(ctx, Session{TenantID: tid, PrincipalID: off.ID, ClientID: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.RedeemRefreshToken(ctx, rt3, "cli"); !errors.Is(err, ErrDisabled) {
+		t.Errorf("disabled user: %v", err)
+	}
+}
+
+// Failed sign-ins count against the user whichever of its names they use.
+func TestLockoutAcrossNames(t *testing.T) {
+	s, _ := newDir(t)
+	ctx := context.Background()
+	u, _ := s.CreateUser(ctx, tid, NewUser{UserPrincipalName: "cy@contoso.test", DisplayName: "Cy", Password: "Cy-Passw0rd!"})
+	names := []string{"cy", "cy@contoso.test", u.ID}
+	for i := 0; i < 10; i++ {
+		if _, err := s.AuthenticateUser(ctx, tid, names[i%3], "wrong"); !errors.Is(err, ErrBadCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+	}
+	for _, name := range names {
+		if _, err := s.AuthenticateUser(ctx, tid, name, "Cy-Passw0rd!"); !errors.Is(err, ErrLocked) {
+			t.Errorf("%s after 10 failures under three names: %v", name, err)
+		}
+	}
 }

@@ -65,6 +65,9 @@ func (s *Service) RedeemRefreshToken(ctx context.Context, token, clientID string
 	} else if !ok {
 		return Session{}, "", fmt.Errorf("%w: the signed-in principal no longer exists", ErrNotFound)
 	}
+	if u, err := s.User(ctx, sess.TenantID, sess.PrincipalID); err == nil && !u.AccountEnabled {
+		return Session{}, "", fmt.Errorf("%w: the signed-in user is disabled", ErrDisabled)
+	}
 	next, err := s.NewRefreshToken(ctx, sess)
 	return sess, next, err
 }

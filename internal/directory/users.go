@@ -122,15 +122,19 @@ func (s *Service) DeleteUser(ctx context.Context, tenantID, id string) error {
 // password (Entra ID tells the two apart too: AADSTS50034 and AADSTS50126), after the same amount of work.
 // Repeated failures lock the account name (ErrLocked) for a while.
 func (s *Service) AuthenticateUser(ctx context.Context, tenantID, username, password string) (User, error) {
+	u, err := s.User(ctx, tenantID, username)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, err
+	}
+	// A known user's failures count against the user, whichever name (UPN, short name, object id) was tried.
 	account := tenantID + "/" + strings.ToLower(username)
+	if err == nil {
+		account = tenantID + "/" + u.ID
+	}
 	if s.lockout.locked(account) {
 		return User{}, ErrLocked
 	}
-	u, err := s.User(ctx, tenantID, username)
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			return User{}, err
-		}
 		CheckPassword(dummyHash, password)
 		s.lockout.fail(account)
 		return User{}, fmt.Errorf("%w: no such user", ErrNotFound)

@@ -306,10 +306,12 @@ func (a *API) refresh(ctx context.Context, req *tokenRequest) (map[string]any, e
 		return nil, err
 	}
 	sess, next, err := a.cfg.Directory.RedeemRefreshToken(ctx, rt, req.clientID)
-	if err != nil {
-		if errors.Is(err, directory.ErrBadCredentials) || errors.Is(err, directory.ErrNotFound) {
-			return nil, aadsts(codeInvalidGrant, 70000, "Provided grant is invalid or malformed.").WithCause(err)
-		}
+	switch {
+	case errors.Is(err, directory.ErrBadCredentials), errors.Is(err, directory.ErrNotFound):
+		return nil, aadsts(codeInvalidGrant, 70000, "Provided grant is invalid or malformed.").WithCause(err)
+	case errors.Is(err, directory.ErrDisabled):
+		return nil, aadsts(codeInvalidGrant, 50057, "The user account is disabled.").WithCause(err)
+	case err != nil:
 		return nil, err
 	}
 	t, err := a.cfg.Directory.Tenant(ctx, sess.TenantID)
