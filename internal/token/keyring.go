@@ -227,9 +227,15 @@ func (k *Keyring) publicKey(ctx context.Context, kid string) (*rsa.PublicKey, bo
 	if pub, ok := k.lookup(kid); ok {
 		return pub, true
 	}
-	k.mu.RLock()
-	recent := k.now().Sub(k.lastRefresh) < 5*time.Second
-	k.mu.RUnlock()
+	// Claim the reload before doing it, so that a burst of tokens with unknown kids (which anyone can send) costs
+	// one reload, not one each.
+	k.mu.Lock()
+	now := k.now()
+	recent := now.Sub(k.lastRefresh) < 5*time.Second
+	if !recent {
+		k.lastRefresh = now
+	}
+	k.mu.Unlock()
 	if recent || k.Refresh(ctx) != nil {
 		return nil, false
 	}
