@@ -425,19 +425,19 @@ func (a *App) Serve(ctx context.Context) error {
 		a.batcher.Run(ctx, func(err error) { a.logger.Error("audit batch lost", "error", err.Error()) })
 	}()
 	go a.purgeLoop(ctx)
+	var err error
 	select {
-	case err := <-errc:
-		return errors.Join(err, a.Close())
+	case err = <-errc:
 	case <-ctx.Done():
+		a.logger.Info("shutting down", "timeout", a.cfg.Shutdown().String())
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown())
+		defer cancel()
+		err = a.srv.Shutdown(sctx)
+		<-errc // http.ErrServerClosed
 	}
-	a.logger.Info("shutting down", "timeout", a.cfg.Shutdown().String())
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown())
-	defer cancel()
-	shutErr := a.srv.Shutdown(sctx)
-	<-errc            // http.ErrServerClosed
 	a.batcher.Close() // the last audit records reach storage before it closes
 	<-batchDone
-	return errors.Join(shutErr, a.Close())
+	return errors.Join(err, a.Close())
 }
 
 // purgeLoop purges soft-deleted vaults and secrets whose retention has ended.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyhaven/keyhaven/storage"
@@ -99,6 +100,9 @@ type Batcher struct {
 	max      int
 	queue    chan Record
 	done     chan struct{}
+
+	mu     sync.RWMutex // held for reading while Add sends, for writing while Close closes the queue
+	closed bool
 }
 
 // NewBatcher returns a batcher for log; call Run to start it and Close to flush and stop.
@@ -106,10 +110,16 @@ func NewBatcher(log *Log, interval time.Duration, max int) *Batcher {
 	return &Batcher{log: log, interval: interval, max: max, queue: make(chan Record, 16*max), done: make(chan struct{})}
 }
 
-// Add queues a record.
+// Add queues a record. After Close (a request that outlived the shutdown timeout) it appends the record directly.
 func (b *Batcher) Add(r Record) {
 	if r.Time.IsZero() {
 		r.Time = b.log.now()
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		b.log.Append(context.Background(), r)
+		return
 	}
 	b.queue <- r
 }
@@ -146,9 +156,14 @@ func (b *Batcher) Run(ctx context.Context, onError func(error)) {
 	}
 }
 
-// Close flushes what is queued and stops Run; Add must not be called after.
+// Close flushes what is queued and stops Run.
 func (b *Batcher) Close() {
-	close(b.queue)
+	b.mu.Lock()
+	if !b.closed {
+		b.closed = true
+		close(b.queue)
+	}
+	b.mu.Unlock()
 	<-b.done
 }
 

@@ -137,3 +137,25 @@ func targets(rs []audit.Record) string {
 	}
 	return fmt.Sprint(out)
 }
+
+// A request that outlives the shutdown timeout may still record its call after Close: it is written, not lost,
+// and nothing panics.
+func TestBatcherAddAfterClose(t *testing.T) {
+	store := sqltest.OpenSQLite(t)
+	defer store.Close()
+	ctx := context.Background()
+	log := audit.New(store, nil)
+	b := audit.NewBatcher(log, time.Hour, 10)
+	go b.Run(ctx, func(err error) { t.Error(err) })
+	b.Add(audit.Record{Plane: "data", Target: "before", Status: 200})
+	b.Close()
+	b.Close() // idempotent
+	b.Add(audit.Record{Plane: "data", Target: "after", Status: 200})
+	got, err := log.List(ctx, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if targets(got) != "[before after]" {
+		t.Fatalf("records: %s", targets(got))
+	}
+}
