@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -134,7 +135,7 @@ func login(ctx *cli.Context) (any, error) {
 	accounts, none, err := client.Login(ctx, dir, cred)
 	if err != nil {
 		var e *client.Error
-		if ok := asClientError(err, &e); ok {
+		if errors.As(err, &e) {
 			return nil, fmt.Errorf("%s", e.Message)
 		}
 		return nil, err
@@ -143,14 +144,6 @@ func login(ctx *cli.Context) (any, error) {
 		ctx.Log.Warn(fmt.Sprintf("No subscriptions found for %s. Logged in at tenant level.", cred.Username))
 	}
 	return accounts, nil
-}
-
-func asClientError(err error, target **client.Error) bool {
-	e, ok := err.(*client.Error)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 // wellKnownResources are the --resource-type values.
@@ -193,7 +186,7 @@ func getAccessToken(ctx *cli.Context) (any, error) {
 	tok, err := s.AccessToken(ctx, resource)
 	if err != nil {
 		var e *client.Error
-		if asClientError(err, &e) {
+		if errors.As(err, &e) {
 			return nil, fmt.Errorf("%s", e.Message)
 		}
 		return nil, err

@@ -30,6 +30,25 @@ func groupParam() cli.Param {
 	return cli.Param{Name: "group", Short: "g", Required: true, Help: "Group's object id or display name(prefix also works if there is a unique match)."}
 }
 
+func memberIDParam() cli.Param {
+	return cli.Param{Name: "member-id", Required: true, Help: "The object ID of the contact, group, user, or service principal."}
+}
+
+// withGroup opens the session and resolves --group before running a group command.
+func withGroup(run func(ctx *cli.Context, s *client.Session, id string) (any, error)) func(*cli.Context) (any, error) {
+	return func(ctx *cli.Context) (any, error) {
+		s, err := session(ctx)
+		if err != nil {
+			return nil, err
+		}
+		id, err := resolveGroup(ctx, s, ctx.String("group"))
+		if err != nil {
+			return nil, err
+		}
+		return run(ctx, s, id)
+	}
+}
+
 func registerADGroup(app *cli.App) {
 	app.Register(
 		cli.Command{
@@ -86,102 +105,54 @@ func registerADGroup(app *cli.App) {
 		},
 		cli.Command{
 			Name: "ad group show", Short: "Get the details of a group.", Params: []cli.Param{groupParam()},
-			Run: func(ctx *cli.Context) (any, error) {
-				s, err := session(ctx)
-				if err != nil {
-					return nil, err
-				}
-				id, err := resolveGroup(ctx, s, ctx.String("group"))
-				if err != nil {
-					return nil, err
-				}
+			Run: withGroup(func(ctx *cli.Context, s *client.Session, id string) (any, error) {
 				var out map[string]any
 				if err := s.Graph(ctx, "GET", "/groups/"+url.PathEscape(id), nil, &out); err != nil {
 					return nil, graphErr(err)
 				}
 				return graphObject(out), nil
-			},
+			}),
 		},
 		cli.Command{
 			Name: "ad group delete", Short: "Delete a group.", Params: []cli.Param{groupParam()},
-			Run: func(ctx *cli.Context) (any, error) {
-				s, err := session(ctx)
-				if err != nil {
-					return nil, err
-				}
-				id, err := resolveGroup(ctx, s, ctx.String("group"))
-				if err != nil {
-					return nil, err
-				}
+			Run: withGroup(func(ctx *cli.Context, s *client.Session, id string) (any, error) {
 				return nil, graphErr(s.Graph(ctx, "DELETE", "/groups/"+url.PathEscape(id), nil, nil))
-			},
+			}),
 		},
 		cli.Command{
 			Name: "ad group member add", Short: "Add a member to a group.",
-			Params: []cli.Param{groupParam(), {Name: "member-id", Required: true, Help: "The object ID of the contact, group, user, or service principal."}},
-			Run: func(ctx *cli.Context) (any, error) {
-				s, err := session(ctx)
-				if err != nil {
-					return nil, err
-				}
-				id, err := resolveGroup(ctx, s, ctx.String("group"))
-				if err != nil {
-					return nil, err
-				}
+			Params: []cli.Param{groupParam(), memberIDParam()},
+			Run: withGroup(func(ctx *cli.Context, s *client.Session, id string) (any, error) {
 				ref := map[string]any{"@odata.id": "https://" + client.GraphHost + "/v1.0/directoryObjects/" + ctx.String("member-id")}
 				return nil, graphErr(s.Graph(ctx, "POST", "/groups/"+url.PathEscape(id)+"/members/$ref", ref, nil))
-			},
+			}),
 		},
 		cli.Command{
 			Name: "ad group member remove", Short: "Remove a member from a group.",
-			Params: []cli.Param{groupParam(), {Name: "member-id", Required: true, Help: "The object ID of the contact, group, user, or service principal."}},
-			Run: func(ctx *cli.Context) (any, error) {
-				s, err := session(ctx)
-				if err != nil {
-					return nil, err
-				}
-				id, err := resolveGroup(ctx, s, ctx.String("group"))
-				if err != nil {
-					return nil, err
-				}
+			Params: []cli.Param{groupParam(), memberIDParam()},
+			Run: withGroup(func(ctx *cli.Context, s *client.Session, id string) (any, error) {
 				return nil, graphErr(s.Graph(ctx, "DELETE", "/groups/"+url.PathEscape(id)+"/members/"+url.PathEscape(ctx.String("member-id"))+"/$ref", nil, nil))
-			},
+			}),
 		},
 		cli.Command{
 			Name: "ad group member list", Short: "Get the members of a group.", Params: []cli.Param{groupParam()},
-			Run: func(ctx *cli.Context) (any, error) {
-				s, err := session(ctx)
-				if err != nil {
-					return nil, err
-				}
-				id, err := resolveGroup(ctx, s, ctx.String("group"))
-				if err != nil {
-					return nil, err
-				}
+			Run: withGroup(func(ctx *cli.Context, s *client.Session, id string) (any, error) {
 				return graphList(ctx, s, "/groups/"+url.PathEscape(id)+"/members")
-			},
+			}),
 		},
 		cli.Command{
 			Name: "ad group member check", Short: "Check if a member is in a group.",
-			Params: []cli.Param{groupParam(), {Name: "member-id", Required: true, Help: "The object ID of the contact, group, user, or service principal."}},
-			Run: func(ctx *cli.Context) (any, error) {
-				s, err := session(ctx)
-				if err != nil {
-					return nil, err
-				}
-				id, err := resolveGroup(ctx, s, ctx.String("group"))
-				if err != nil {
-					return nil, err
-				}
+			Params: []cli.Param{groupParam(), memberIDParam()},
+			Run: withGroup(func(ctx *cli.Context, s *client.Session, id string) (any, error) {
 				var out struct {
 					Value []string `json:"value"`
 				}
-				err = s.Graph(ctx, "POST", "/directoryObjects/"+url.PathEscape(ctx.String("member-id"))+"/checkMemberGroups", map[string]any{"groupIds": []string{id}}, &out)
+				err := s.Graph(ctx, "POST", "/directoryObjects/"+url.PathEscape(ctx.String("member-id"))+"/checkMemberGroups", map[string]any{"groupIds": []string{id}}, &out)
 				if err != nil {
 					return nil, graphErr(err)
 				}
 				return map[string]any{"value": len(out.Value) > 0}, nil
-			},
+			}),
 		},
 	)
 }

@@ -27,8 +27,7 @@ func registerFunctionapp(app *cli.App) {
 		},
 		cli.Command{
 			Name: "functionapp show", Short: "Get the details of a function app.",
-			Params: []cli.Param{rgParam(true), {Name: "name", Short: "n", Required: true, Help: "Name of the function app."},
-				{Name: "slot", Short: "s", Help: "The name of the slot. Default to the productions slot if not specified."}},
+			Params: siteParams(functionapp),
 			Run: armCommand(func(ctx *cli.Context, a *armClient) (any, error) {
 				return showSite(ctx, a, ctx.String("resource-group"), ctx.String("name"), ctx.String("slot"))
 			}),
@@ -40,10 +39,8 @@ func registerFunctionapp(app *cli.App) {
 		},
 		cli.Command{
 			Name: "functionapp delete", Short: "Delete a function app.",
-			Params: []cli.Param{rgParam(true), {Name: "name", Short: "n", Required: true, Help: "Name of the function app."},
-				{Name: "slot", Short: "s", Help: "The name of the slot. Default to the productions slot if not specified."},
-				{Name: "keep-empty-plan", Bool: true, Help: "Keep empty function app plan."}},
-			Run: armCommand(func(ctx *cli.Context, a *armClient) (any, error) { return deleteSite(ctx, a, functionapp) }),
+			Params: siteParams(functionapp, cli.Param{Name: "keep-empty-plan", Bool: true, Help: "Keep empty function app plan."}),
+			Run:    armCommand(func(ctx *cli.Context, a *armClient) (any, error) { return deleteSite(ctx, a, functionapp) }),
 		},
 	)
 	registerSiteIdentity(app, functionapp)
@@ -88,19 +85,5 @@ func createFunctionapp(ctx *cli.Context, a *armClient) (any, error) {
 		props["reserved"] = true
 	}
 	body := map[string]any{"location": plan["location"], "kind": kind, "properties": props}
-	if ctx.Has("tags") {
-		body["tags"] = parseTags(ctx.Strings("tags"))
-	}
-	site, err := a.put(ctx, sitePath(a, rg, name, ""), apiWeb, body)
-	if err != nil {
-		return nil, err
-	}
-	if ctx.Has("assign-identity") {
-		updated, err := assignSiteIdentity(ctx, a, rg, name, "", ctx.Strings("assign-identity"), ctx.String("role"), ctx.String("scope"))
-		if err != nil {
-			return nil, err
-		}
-		site["identity"] = identityView(updated["identity"])
-	}
-	return siteView(site), nil
+	return createSite(ctx, a, rg, name, body)
 }

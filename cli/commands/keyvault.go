@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -479,7 +480,7 @@ func parseNetworkACLs(ctx *cli.Context, a *armClient, rg string) (map[string]any
 	}
 	add := func(list []string, vals ...string) []string {
 		for _, v := range vals {
-			if !contains(list, v) {
+			if !slices.Contains(list, v) {
 				list = append(list, v)
 			}
 		}
@@ -508,15 +509,6 @@ func parseNetworkACLs(ctx *cli.Context, a *armClient, rg string) (map[string]any
 	acls["virtualNetworkRules"] = vnets
 	acls["ipRules"] = ips
 	return acls, nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // readFileIfExists reads path when it names a file (az's validate_file_or_dict).
@@ -760,28 +752,23 @@ func setPolicy(ctx *cli.Context, a *armClient) (any, error) {
 			break
 		}
 	}
-	if policy == nil {
-		newPerms := map[string]any{}
-		for cat, flag := range perms {
-			if ctx.Has(flag) {
-				newPerms[cat] = distinct(ctx.Strings(flag))
-			}
+	// A new policy has no old permissions: reading the nil map finds none.
+	old, _ := policy["permissions"].(map[string]any)
+	newPerms := map[string]any{}
+	for cat, flag := range perms {
+		if ctx.Has(flag) {
+			newPerms[cat] = distinct(ctx.Strings(flag))
+		} else if v, ok := old[cat]; ok && v != nil {
+			newPerms[cat] = v
 		}
+	}
+	if policy == nil {
 		entry := map[string]any{"tenantId": tenant, "objectId": oid, "permissions": newPerms}
 		if appID != "" {
 			entry["applicationId"] = appID
 		}
 		policies = append(policies, entry)
 	} else {
-		old, _ := policy["permissions"].(map[string]any)
-		newPerms := map[string]any{}
-		for cat, flag := range perms {
-			if ctx.Has(flag) {
-				newPerms[cat] = distinct(ctx.Strings(flag))
-			} else if v, ok := old[cat]; ok && v != nil {
-				newPerms[cat] = v
-			}
-		}
 		policy["permissions"] = newPerms
 	}
 	props["accessPolicies"] = policies

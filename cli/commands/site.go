@@ -274,8 +274,9 @@ func removeSiteIdentity(ctx *cli.Context, a *armClient, rg, name, slot string, i
 	return a.put(ctx, path, apiWeb, body)
 }
 
-// identityParams are the arguments of "webapp identity assign|remove|show".
-func identityParams(k siteKind, extra ...cli.Param) []cli.Param {
+// siteParams are the arguments naming one site (and slot): show, identity assign|remove|show and
+// functionapp delete.
+func siteParams(k siteKind, extra ...cli.Param) []cli.Param {
 	p := []cli.Param{rgParam(true), {Name: "name", Short: "n", Required: true, Help: "Name of the " + siteNoun(k) + "."},
 		{Name: "slot", Short: "s", Help: "The name of the slot. Default to the productions slot if not specified."}}
 	return append(p, extra...)
@@ -294,7 +295,7 @@ func registerSiteIdentity(app *cli.App, k siteKind) {
 	app.Register(
 		cli.Command{
 			Name: g + " identity assign", Short: "Assign managed identities to the " + siteNoun(k) + ".",
-			Params: identityParams(k,
+			Params: siteParams(k,
 				cli.Param{Name: "identities", Multi: true, Help: "Space-separated identities to assign. Use '[system]' to refer to the system assigned identity. Default: '[system]'"},
 				cli.Param{Name: "role", Default: "Contributor", Help: "Role name or id the managed identity will be assigned."},
 				cli.Param{Name: "scope", Help: "The scope the managed identity has access to."},
@@ -312,7 +313,7 @@ func registerSiteIdentity(app *cli.App, k siteKind) {
 		},
 		cli.Command{
 			Name: g + " identity remove", Short: "Disable the " + siteNoun(k) + "'s managed identities.",
-			Params: identityParams(k,
+			Params: siteParams(k,
 				cli.Param{Name: "identities", Multi: true, Help: "Space-separated identities to remove. Use '[system]' to refer to the system assigned identity. Default: '[system]'"},
 			),
 			Run: armCommand(func(ctx *cli.Context, a *armClient) (any, error) {
@@ -325,7 +326,7 @@ func registerSiteIdentity(app *cli.App, k siteKind) {
 		},
 		cli.Command{
 			Name: g + " identity show", Short: "Display the " + siteNoun(k) + "'s managed identity.",
-			Params: identityParams(k),
+			Params: siteParams(k),
 			Run: armCommand(func(ctx *cli.Context, a *armClient) (any, error) {
 				site, err := a.get(ctx, sitePath(a, ctx.String("resource-group"), ctx.String("name"), ctx.String("slot")), apiWeb)
 				if err != nil {
@@ -767,6 +768,26 @@ var alwaysOnOff = []string{"F1", "FREE", "SHARED", "D1", "B1", "B2", "B3", "BASI
 
 // siteView prints a site as the SDK's Site model does: properties flattened.
 func siteView(site map[string]any) map[string]any { return flatten(site, nil) }
+
+// createSite ends webapp create and functionapp create: it adds --tags to body, puts the site, assigns
+// --assign-identity and returns the site's view.
+func createSite(ctx *cli.Context, a *armClient, rg, name string, body map[string]any) (any, error) {
+	if ctx.Has("tags") {
+		body["tags"] = parseTags(ctx.Strings("tags"))
+	}
+	site, err := a.put(ctx, sitePath(a, rg, name, ""), apiWeb, body)
+	if err != nil {
+		return nil, err
+	}
+	if ctx.Has("assign-identity") {
+		updated, err := assignSiteIdentity(ctx, a, rg, name, "", ctx.Strings("assign-identity"), ctx.String("role"), ctx.String("scope"))
+		if err != nil {
+			return nil, err
+		}
+		site["identity"] = identityView(updated["identity"])
+	}
+	return siteView(site), nil
+}
 
 // renameServerFarm is _rename_server_farm_props: the listing and show commands print serverFarmId as
 // appServicePlanId.

@@ -40,8 +40,7 @@ func registerWebapp(app *cli.App) {
 		},
 		cli.Command{
 			Name: "webapp show", Short: "Get the details of a web app.",
-			Params: []cli.Param{rgParam(true), {Name: "name", Short: "n", Required: true, Help: "Name of the web app."},
-				{Name: "slot", Short: "s", Help: "The name of the slot. Default to the productions slot if not specified."}},
+			Params: siteParams(webapp),
 			Run: armCommand(func(ctx *cli.Context, a *armClient) (any, error) {
 				return showSite(ctx, a, ctx.String("resource-group"), ctx.String("name"), ctx.String("slot"))
 			}),
@@ -116,19 +115,5 @@ func createWebapp(ctx *cli.Context, a *armClient) (any, error) {
 		props["publicNetworkAccess"] = v
 	}
 	body := map[string]any{"location": plan["location"], "kind": kind, "properties": props}
-	if ctx.Has("tags") {
-		body["tags"] = parseTags(ctx.Strings("tags"))
-	}
-	site, err := a.put(ctx, sitePath(a, rg, name, ""), apiWeb, body)
-	if err != nil {
-		return nil, err
-	}
-	if ctx.Has("assign-identity") {
-		updated, err := assignSiteIdentity(ctx, a, rg, name, "", ctx.Strings("assign-identity"), ctx.String("role"), ctx.String("scope"))
-		if err != nil {
-			return nil, err
-		}
-		site["identity"] = identityView(updated["identity"])
-	}
-	return siteView(site), nil
+	return createSite(ctx, a, rg, name, body)
 }
