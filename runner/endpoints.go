@@ -63,14 +63,18 @@ func (h *identityHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := h.tokens.get(r.Context(), sel, resource)
 	if err != nil {
-		status := http.StatusInternalServerError
-		if te, ok := err.(*TokenError); ok {
-			status = te.Status
-		}
-		appServiceError(w, status, err.Error())
+		appServiceError(w, tokenStatus(err), err.Error())
 		return
 	}
 	writeToken(w, t, resource)
+}
+
+// tokenStatus is the status to answer a failed token request with: keyhaven's own, or 500.
+func tokenStatus(err error) int {
+	if te, ok := err.(*TokenError); ok {
+		return te.Status
+	}
+	return http.StatusInternalServerError
 }
 
 func countSet(s Selector) int {
@@ -150,11 +154,7 @@ func (h *imdsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := h.tokens.get(r.Context(), sel, resource)
 	if err != nil {
-		status := http.StatusInternalServerError
-		if te, ok := err.(*TokenError); ok {
-			status = te.Status
-		}
-		imdsError(w, status, "invalid_request", err.Error())
+		imdsError(w, tokenStatus(err), "invalid_request", err.Error())
 		return
 	}
 	writeToken(w, t, resource)

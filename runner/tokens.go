@@ -74,12 +74,6 @@ func (s *tokenSource) get(ctx context.Context, sel Selector, resource string) (T
 }
 
 // forget drops cached tokens, so a change on the server (an identity removed) shows at once.
-func (s *tokenSource) forget() {
-	s.mu.Lock()
-	s.cache = map[string]Token{}
-	s.mu.Unlock()
-}
-
 func (s *tokenSource) fetch(ctx context.Context, sel Selector, resource string) (Token, error) {
 	q := url.Values{"resource": {resource}}
 	if sel.ClientID != "" {

@@ -206,7 +206,7 @@ func (a *App) setupIdentity(ctx context.Context) error {
 	}
 	a.issuer = token.NewIssuer(a.keys, a.now)
 	a.oidc = oidcapi.New(oidcapi.Config{Directory: a.dir, Issuer: a.issuer, DefaultTenant: a.install.TenantID,
-		Zone: a.cfg.Zone, Lifetime: userLife, Now: a.now, Logger: a.logger})
+		Zone: a.cfg.Zone, Lifetime: userLife, Now: a.now})
 	a.validator = token.NewValidator(token.ValidatorConfig{Keys: a.keys, Now: a.now, Issuers: a.oidc.Issuers, Exists: a.dir.Exists})
 	a.secrets = keyvault.New(a.store, a.now, cache)
 	a.arm = arm.New(arm.Config{Store: a.store, Directory: a.dir, Now: a.now, Zone: a.cfg.Zone, Forget: a.validator.Forget,
@@ -274,7 +274,7 @@ func (a *App) routes(wrap func(http.Handler) http.Handler) http.Handler {
 		AreaLogin:  {httpx.ShapeOAuth2, loginMux(a.oidc, msiapi.New(a.runtime))},
 		AreaManagement: {httpx.ShapeAzure, muxOf(armapi.New(armapi.Config{Store: a.store, Directory: a.dir, ARM: a.arm, Runtime: a.runtime, Validator: a.validator,
 			Audit: a.audit, Zone: a.cfg.Zone, Logger: a.logger, Now: a.now}))},
-		AreaGraph: {httpx.ShapeGraph, muxOf(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone, Logger: a.logger}))},
+		AreaGraph: {httpx.ShapeGraph, muxOf(graphapi.New(graphapi.Config{Directory: a.dir, Validator: a.validator, Zone: a.cfg.Zone}))},
 	}
 	for name, ar := range areas {
 		ar.handler = httpx.Recover(ar.shape, a.logger, ar.handler)
@@ -298,7 +298,7 @@ func (a *App) vaultAPI() *kvapi.API {
 	proxies, _ := a.cfg.Proxies()
 	return kvapi.New(kvapi.Config{Secrets: a.secrets, ARM: a.arm, Directory: a.dir, Validator: a.validator, Sealer: a.barrier,
 		Audit: a.batcher, DefaultTenant: a.install.TenantID, Zone: a.cfg.Zone, TrustedProxies: proxies,
-		TrustedServices: firstPartyServices, RateLimit: limit, Now: a.now, Logger: a.logger})
+		TrustedServices: firstPartyServices, RateLimit: limit, Now: a.now})
 }
 
 // Secrets is the Key Vault secrets store.

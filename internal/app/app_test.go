@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/keyhaven/keyhaven/internal/app"
 	"github.com/keyhaven/keyhaven/internal/barrier"
 	"github.com/keyhaven/keyhaven/internal/config"
+	"github.com/keyhaven/keyhaven/internal/testenv"
 	"github.com/keyhaven/keyhaven/storage/sqlstore/sqltest"
 )
 
@@ -68,29 +68,9 @@ func start(t *testing.T, cfg config.Config) *server {
 	return &server{app: a, addr: addr.String(), stop: stop}
 }
 
-// client trusts only the CA in caPath and dials the server's address whatever host name a URL names, as DNS or
-// keyhaven's proxy would.
+// client trusts only the CA in caPath and dials the server's address whatever host name a URL names.
 func client(t *testing.T, caPath, addr string) *http.Client {
-	t.Helper()
-	pemData, err := os.ReadFile(caPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemData) {
-		t.Fatal("ca.pem holds no certificate")
-	}
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return &http.Client{
-		Timeout: 10 * time.Second,
-		Transport: &http.Transport{
-			TLSClientConfig:   &tls.Config{RootCAs: pool},
-			ForceAttemptHTTP2: true,
-			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, addr)
-			},
-		},
-	}
+	return testenv.NewClient(t, caPath, addr)
 }
 
 func get(t *testing.T, c *http.Client, url string) (int, http.Header, string) {

@@ -43,8 +43,6 @@ func (s *Service) ValidScope(ctx context.Context, scope string) (string, error) 
 	return id.String(), nil
 }
 
-func assignmentScope(a rbac.Assignment) string { return a.Properties.Scope }
-
 // roleDefinitionGUID extracts the GUID from a role definition id (full or bare).
 func roleDefinitionGUID(id string) string { return strings.ToLower(id[strings.LastIndex(id, "/")+1:]) }
 

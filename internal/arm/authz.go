@@ -21,11 +21,11 @@ func scopeCovers(scope, target string) bool {
 
 // roleOf resolves an assignment's role definition id (a full id or a GUID) to the definition.
 func (s *Service) roleOf(ctx context.Context, roleDefinitionID string) (RoleDefinition, bool) {
-	guid := roleDefinitionID[strings.LastIndex(roleDefinitionID, "/")+1:]
+	guid := roleDefinitionGUID(roleDefinitionID)
 	if r, ok := builtinByID(guid); ok {
 		return r, true
 	}
-	r, _, err := storage.GetJSON[RoleDefinition](ctx, s.store, kindRoleDef, strings.ToLower(guid))
+	r, _, err := storage.GetJSON[RoleDefinition](ctx, s.store, kindRoleDef, guid)
 	return r, err == nil
 }
 

@@ -4,9 +4,7 @@
 package graphapi
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -31,16 +29,14 @@ type Config struct {
 	Directory *directory.Service
 	Validator *token.Validator
 	// Zone is the operator's DNS zone, if any (tokens for https://graph.<zone> are accepted).
-	Zone   string
-	Logger *slog.Logger
+	Zone string
 }
 
 // API serves Graph.
 type API struct {
-	dir    *directory.Service
-	auth   authn.Authenticator
-	v      *token.Validator
-	logger *slog.Logger
+	dir  *directory.Service
+	auth authn.Authenticator
+	v    *token.Validator
 }
 
 // New returns the API.
@@ -49,7 +45,7 @@ func New(cfg Config) *API {
 	if cfg.Zone != "" {
 		res = append(res, "https://graph."+cfg.Zone)
 	}
-	return &API{dir: cfg.Directory, v: cfg.Validator, logger: cfg.Logger,
+	return &API{dir: cfg.Directory, v: cfg.Validator,
 		auth: authn.Authenticator{Validator: cfg.Validator, Audiences: authn.Audiences(res...)}}
 }
 
@@ -150,5 +146,3 @@ func dirError(err error, what string) error {
 	}
 	return err
 }
-
-func (a *API) forget(ctx context.Context, tid, oid string) { a.v.Forget(tid, oid) }

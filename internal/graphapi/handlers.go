@@ -96,7 +96,7 @@ func (a *API) deleteUser(w http.ResponseWriter, r *http.Request, c caller) error
 	if err := a.dir.DeleteUser(r.Context(), c.claims.Tid, u.ID); err != nil {
 		return dirError(err, u.ID)
 	}
-	a.forget(r.Context(), c.claims.Tid, u.ID)
+	a.v.Forget(c.claims.Tid, u.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -338,7 +338,7 @@ func (a *API) deleteApplication(w http.ResponseWriter, r *http.Request, c caller
 		return dirError(err, app.ID)
 	}
 	if spErr == nil {
-		a.forget(r.Context(), c.claims.Tid, sp.ID)
+		a.v.Forget(c.claims.Tid, sp.ID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
@@ -444,7 +444,7 @@ func (a *API) deleteServicePrincipal(w http.ResponseWriter, r *http.Request, c c
 	if err := a.dir.DeleteServicePrincipal(r.Context(), c.claims.Tid, sp.ID); err != nil {
 		return dirError(err, sp.ID)
 	}
-	a.forget(r.Context(), c.claims.Tid, sp.ID)
+	a.v.Forget(c.claims.Tid, sp.ID)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -2,6 +2,7 @@ package graphapi
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -183,20 +184,12 @@ func filtered[T any](r *http.Request, items []T, props func(T, string) ([]string
 func decode(r *http.Request, v any) error {
 	if err := httpx.DecodeJSON(r, 64<<10, v); err != nil {
 		var e *httpx.Error
-		if ok := asHTTPError(err, &e); ok {
+		if errors.As(err, &e) {
 			return httpx.E(codeBadRequestPlain, "%s", e.Message)
 		}
 		return err
 	}
 	return nil
-}
-
-func asHTTPError(err error, target **httpx.Error) bool {
-	e, ok := err.(*httpx.Error)
-	if ok {
-		*target = e
-	}
-	return ok
 }
 
 // odataID extracts the object id from an @odata.id reference such as

@@ -39,25 +39,11 @@ func (s *Store) Backup(ctx context.Context, sealer Sealer, subscriptionID, vault
 	if err != nil {
 		return nil, err
 	}
-	b := backup{Name: h.Name, Current: h.Current}
-	opts := storage.ListOptions{Prefix: skey(vault, name) + "/", Limit: storage.MaxPageSize}
-	for {
-		page, err := s.store.List(ctx, kindSecretVersion, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, rec := range page.Records {
-			var v Version
-			if err := json.Unmarshal(rec.Value, &v); err != nil {
-				return nil, err
-			}
-			b.Versions = append(b.Versions, v)
-		}
-		if page.Next == "" {
-			break
-		}
-		opts.PageToken = page.Next
+	versions, err := storage.ListAll[Version](ctx, s.store, kindSecretVersion, skey(vault, name)+"/")
+	if err != nil {
+		return nil, err
 	}
+	b := backup{Name: h.Name, Current: h.Current, Versions: versions}
 	plain, err := json.Marshal(b)
 	if err != nil {
 		return nil, err

@@ -24,8 +24,6 @@ var (
 	ErrNotFound          = errors.New("not found")
 	ErrDeleted           = errors.New("deleted but recoverable")
 	ErrExists            = errors.New("already exists")
-	ErrPurgeProtected    = errors.New("purge protected")
-	ErrNotDeletable      = errors.New("soft delete disabled")
 	ErrInvalidBackup     = errors.New("invalid backup")
 	ErrWrongSubscription = errors.New("backup from another subscription")
 )
@@ -309,8 +307,8 @@ func (s *Store) Versions(ctx context.Context, vault, name string, max int, token
 	}
 	out := Page[Version]{Next: page.Next, Items: []Version{}}
 	for _, rec := range page.Records {
-		v, _, err := storage.GetJSON[Version](ctx, s.store, kindSecretVersion, rec.Key)
-		if err != nil {
+		var v Version
+		if err := json.Unmarshal(rec.Value, &v); err != nil {
 			return Page[Version]{}, err
 		}
 		out.Items = append(out.Items, v)

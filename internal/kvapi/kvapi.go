@@ -7,7 +7,6 @@ package kvapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
@@ -56,7 +55,6 @@ type Config struct {
 	// RateLimit is the requests a vault may take per 10 seconds; 0 means no limit.
 	RateLimit int
 	Now       func() time.Time
-	Logger    *slog.Logger
 }
 
 // API serves the data plane.
@@ -71,9 +69,6 @@ type API struct {
 func New(cfg Config) *API {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{cfg: cfg, buckets: map[string]*bucket{}}
 }

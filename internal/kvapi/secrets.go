@@ -154,9 +154,6 @@ func (a *API) setSecret(c *call) error {
 }
 
 func (a *API) getSecret(c *call) error {
-	if c.ver == "versions" {
-		return a.listVersions(c)
-	}
 	v, err := a.cfg.Secrets.Get(c.r.Context(), c.vault.Name, c.name, c.ver)
 	if errors.Is(err, keyvault.ErrNotFound) {
 		return notFound(c.name, c.ver)

@@ -18,7 +18,6 @@ var (
 	codeInvalidResource      = httpx.Code{Name: "invalid_resource", Status: http.StatusBadRequest}
 	codeInvalidScope         = httpx.Code{Name: "invalid_scope", Status: http.StatusBadRequest}
 	codeInvalidInstance      = httpx.Code{Name: "invalid_instance", Status: http.StatusBadRequest}
-	codeServerError          = httpx.Code{Name: "server_error", Status: http.StatusInternalServerError}
 )
 
 // aadsts makes an OAuth2 error whose description starts with the AADSTS code, as Entra ID's do.

@@ -6,7 +6,6 @@ package oidcapi
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -30,7 +29,6 @@ type Config struct {
 	// Lifetime is the lifetime of user and service principal tokens.
 	Lifetime time.Duration
 	Now      func() time.Time
-	Logger   *slog.Logger
 }
 
 // API serves the token service.
@@ -45,9 +43,6 @@ func New(cfg Config) *API {
 	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = time.Hour
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{cfg: cfg}
 }

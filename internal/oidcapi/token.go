@@ -117,7 +117,7 @@ func (a *API) resolveTarget(req *tokenRequest, appOnly bool) (target, error) {
 		if res == "" {
 			return target{}, errMissing("resource")
 		}
-		if !a.knownResource(res) {
+		if !token.KnownResource(res) {
 			return target{}, errUnknownResource(res, req.tenant)
 		}
 		t := target{aud: res, resource: res}
@@ -152,7 +152,7 @@ func (a *API) resolveTarget(req *tokenRequest, appOnly bool) (target, error) {
 	if res == "" {
 		return target{}, aadsts(codeInvalidScope, 70011, "The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", scope)
 	}
-	if !a.knownResource(res) {
+	if !token.KnownResource(res) {
 		return target{}, errUnknownResource(res, req.tenant)
 	}
 	t := target{aud: res, scope: scope}
@@ -171,20 +171,13 @@ func splitScope(s string) (string, string) {
 	if i <= 0 || i == len(s)-1 {
 		return s, ".default"
 	}
-	res := s[:i]
-	if strings.HasSuffix(res, "/") && strings.Count(res, "/") > 2 {
-		// https://management.azure.com//.default: the resource keeps its trailing slash.
-		return res, s[i+1:]
-	}
-	return res, s[i+1:]
+	// https://management.azure.com//.default: the resource keeps its trailing slash.
+	return s[:i], s[i+1:]
 }
 
 func errUnknownResource(res, tenant string) *httpx.Error {
 	return aadsts(codeInvalidResource, 500011, "The resource principal named %s was not found in the tenant named %s. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.", res, tenant)
 }
-
-// knownResource accepts the resources keyhaven serves (token.KnownResource).
-func (a *API) knownResource(res string) bool { return token.KnownResource(res) }
 
 func (a *API) clientCredentials(ctx context.Context, req *tokenRequest) (map[string]any, error) {
 	t, err := a.tenantFor(ctx, req.tenant, false)

@@ -97,7 +97,14 @@ func (e *Env) Stop() { e.stop() }
 // Client returns a new client that trusts only the server's CA and dials the server whatever the URL's host.
 func (e *Env) Client(t testing.TB) *http.Client {
 	t.Helper()
-	pemData, err := os.ReadFile(e.CAPath)
+	return NewClient(t, e.CAPath, e.Addr)
+}
+
+// NewClient returns a client that trusts only the CA in caPath and dials addr whatever host name a URL names, as
+// DNS or keyhaven's proxy would.
+func NewClient(t testing.TB, caPath, addr string) *http.Client {
+	t.Helper()
+	pemData, err := os.ReadFile(caPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +120,7 @@ func (e *Env) Client(t testing.TB) *http.Client {
 			ForceAttemptHTTP2:   true,
 			MaxIdleConnsPerHost: 64,
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, e.Addr)
+				return dialer.DialContext(ctx, network, addr)
 			},
 		},
 	}

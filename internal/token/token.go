@@ -1,7 +1,6 @@
 package token
 
 import (
-	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -129,8 +128,6 @@ func randomID() string {
 }
 
 // Refresh is a convenience for callers holding only the issuer.
-func (i *Issuer) Refresh(ctx context.Context) error { return i.keys.Refresh(ctx) }
-
 // KnownResource accepts the resources keyhaven serves tokens for: Key Vault, ARM and Graph under Azure's names
 // or a zone's (any vault.*, management.* or graph.* host, for development zones such as vault.localhost), and
 // their first-party app ids.
