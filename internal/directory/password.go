@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/crypto/argon2"
@@ -52,7 +53,7 @@ func CheckPassword(hash, password string) bool {
 
 // dummyHash is checked against when a user does not exist, so that an unknown name takes as long as a wrong
 // password and sign-in timing does not reveal which names exist.
-var dummyHash = HashPassword("keyhaven-timing-equaliser")
+var dummyHash = sync.OnceValue(func() string { return HashPassword("keyhaven-timing-equaliser") }) // not at init: the CLI links this package too
 
 // checkPasswordPolicy applies Entra ID's rules: 8 to 256 characters, and three of lower case, upper case, digits
 // and symbols.

@@ -135,7 +135,7 @@ func (s *Service) AuthenticateUser(ctx context.Context, tenantID, username, pass
 		return User{}, ErrLocked
 	}
 	if err != nil {
-		CheckPassword(dummyHash, password)
+		CheckPassword(dummyHash(), password)
 		s.lockout.fail(account)
 		return User{}, fmt.Errorf("%w: no such user", ErrNotFound)
 	}
