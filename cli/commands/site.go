@@ -2,6 +2,7 @@ package commands
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -488,7 +489,8 @@ func setAppSettings(ctx *cli.Context, a *armClient) (any, error) {
 			}
 			n, v, ok := strings.Cut(s, "=")
 			if !ok {
-				return nil, fmt.Errorf("usage error: %s is not in the format <name>=<value>", s)
+				// Not echoed: the argument may be a file's contents (@file) and hold secrets.
+				return nil, errors.New("usage error: each setting must be in the format <name>=<value>")
 			}
 			src.dest.set(n, v)
 			for _, k := range src.dest.keys {
