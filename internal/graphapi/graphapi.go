@@ -52,7 +52,6 @@ func New(cfg Config) *API {
 // caller is the authenticated principal of a request.
 type caller struct {
 	claims *token.Claims
-	admin  bool
 }
 
 type handler func(w http.ResponseWriter, r *http.Request, c caller) error
@@ -65,8 +64,15 @@ func (a *API) Mount(mux *http.ServeMux) {
 			if err != nil {
 				return err
 			}
-			if (write || c.claims.IsApp()) && !c.admin {
-				return httpx.E(codeDenied, "Insufficient privileges to complete the operation.")
+			// Writes, and any call by an application, need the Global Administrator role; reads by users do not.
+			if write || c.claims.IsApp() {
+				admin, err := a.dir.HasDirectoryRole(r.Context(), c.claims.Tid, directory.GlobalAdministrator, c.claims.Oid)
+				if err != nil {
+					return err
+				}
+				if !admin {
+					return httpx.E(codeDenied, "Insufficient privileges to complete the operation.")
+				}
 			}
 			return fn(w, r, c)
 		})
@@ -121,11 +127,7 @@ func (a *API) authenticate(r *http.Request) (caller, error) {
 	case err != nil:
 		return caller{}, err
 	}
-	admin, err := a.dir.HasDirectoryRole(r.Context(), claims.Tid, directory.GlobalAdministrator, claims.Oid)
-	if err != nil {
-		return caller{}, err
-	}
-	return caller{claims: claims, admin: admin}, nil
+	return caller{claims: claims}, nil
 }
 
 // dirError maps the directory's errors to Graph's.
