@@ -102,15 +102,15 @@ func (s *Service) Mint(ctx context.Context, secret string, sel Selector, resourc
 	if err != nil || !s.cfg.Now().Before(cred.Expires) {
 		return Token{}, ErrBadCredential
 	}
-	site, _, err := s.cfg.ARM.Site(ctx, cred.ResourceID)
-	if err != nil {
-		return Token{}, fmt.Errorf("%w: the app no longer exists", ErrBadCredential)
-	}
 	resource = strings.TrimSuffix(resource, "/.default")
 	if resource == "" || !token.KnownResource(resource) {
 		return Token{}, fmt.Errorf("%w: %s", ErrBadResource, resource)
 	}
-	oid, _, mirid, err := s.choose(ctx, site, sel)
+	site, _, err := s.cfg.ARM.Site(ctx, cred.ResourceID)
+	if err != nil {
+		return Token{}, fmt.Errorf("%w: the app no longer exists", ErrBadCredential)
+	}
+	oid, mirid, err := s.choose(ctx, site, sel)
 	if err != nil {
 		return Token{}, err
 	}
@@ -130,43 +130,43 @@ func (s *Service) Mint(ctx context.Context, secret string, sel Selector, resourc
 
 // choose picks the identity a request names among the app's: by client id, object (principal) id or user-assigned
 // resource id; none named means the system-assigned identity.
-func (s *Service) choose(ctx context.Context, site arm.Resource, sel Selector) (oid, clientID, mirid string, err error) {
+func (s *Service) choose(ctx context.Context, site arm.Resource, sel Selector) (oid, mirid string, err error) {
 	id := site.Identity
 	if id == nil || (id.PrincipalID == "" && len(id.UserAssignedIdentities) == 0) {
-		return "", "", "", fmt.Errorf("%w: the app has no managed identity", ErrNoIdentity)
+		return "", "", fmt.Errorf("%w: the app has no managed identity", ErrNoIdentity)
 	}
 	switch {
 	case sel.ClientID == "" && sel.ObjectID == "" && sel.ResourceID == "":
 		if id.PrincipalID == "" {
-			return "", "", "", fmt.Errorf("%w: the app has no system-assigned identity; name a user-assigned one", ErrNoIdentity)
+			return "", "", fmt.Errorf("%w: the app has no system-assigned identity; name a user-assigned one", ErrNoIdentity)
 		}
-		return id.PrincipalID, "", site.ID, nil
+		return id.PrincipalID, site.ID, nil
 	case sel.ObjectID != "":
 		if strings.EqualFold(sel.ObjectID, id.PrincipalID) {
-			return id.PrincipalID, "", site.ID, nil
+			return id.PrincipalID, site.ID, nil
 		}
 		for rid, ua := range id.UserAssignedIdentities {
 			if strings.EqualFold(ua.PrincipalID, sel.ObjectID) {
-				return ua.PrincipalID, ua.ClientID, rid, nil
+				return ua.PrincipalID, rid, nil
 			}
 		}
 	case sel.ClientID != "":
 		for rid, ua := range id.UserAssignedIdentities {
 			if strings.EqualFold(ua.ClientID, sel.ClientID) {
-				return ua.PrincipalID, ua.ClientID, rid, nil
+				return ua.PrincipalID, rid, nil
 			}
 		}
 		if id.PrincipalID != "" {
 			if sp, err := s.cfg.Directory.ServicePrincipal(ctx, id.TenantID, id.PrincipalID); err == nil && strings.EqualFold(sp.AppID, sel.ClientID) {
-				return id.PrincipalID, sp.AppID, site.ID, nil
+				return id.PrincipalID, site.ID, nil
 			}
 		}
 	case sel.ResourceID != "":
 		for rid, ua := range id.UserAssignedIdentities {
 			if strings.EqualFold(rid, sel.ResourceID) {
-				return ua.PrincipalID, ua.ClientID, rid, nil
+				return ua.PrincipalID, rid, nil
 			}
 		}
 	}
-	return "", "", "", fmt.Errorf("%w for the specified ClientId/ResourceId/PrincipalId", ErrNoIdentity)
+	return "", "", fmt.Errorf("%w for the specified ClientId/ResourceId/PrincipalId", ErrNoIdentity)
 }
